@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/urfave/cli/v3"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer"
+)
+
+func runCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "create and run a container",
+		ArgsUsage: "<container-id>",
+		Description: `The run command creates an instance of a container for a bundle and runs its
+process. Without --detach it waits for the process, forwards signals to it,
+deletes the container afterwards (unless --keep) and exits with its status.`,
+		Flags: append(createFlags(),
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
+			&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+			&cli.BoolFlag{Name: "no-subreaper", Usage: "disable the use of the subreaper used to reap reparented processes"},
+		),
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			o, err := parseCreateOptions(cmd)
+			if err != nil {
+				return err
+			}
+			detach := cmd.Bool("detach")
+			if !detach && !cmd.Bool("no-subreaper") {
+				// Reap what the container's processes leave behind when
+				// it shares our pid namespace.
+				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+					return err
+				}
+			}
+			var sigs chan os.Signal
+			if !detach {
+				// Catch signals before the container starts, so that
+				// none is lost in between.
+				sigs = make(chan os.Signal, 128)
+				signal.Notify(sigs)
+			}
+			c, p, err := startContainer(g, o, true)
+			if err != nil || detach {
+				return err
+			}
+			status := waitForwarding(p, sigs)
+			if !cmd.Bool("keep") {
+				if err := c.Destroy(); err != nil {
+					g.logger.Warn("delete container: " + err.Error())
+				}
+			}
+			return exitStatus(status)
+		},
+	}
+}
+
+// waitForwarding forwards every signal berth receives to p, except those
+// that concern berth itself (SIGCHLD, SIGWINCH, SIGURG, which the Go
+// runtime uses for preemption), until p exits. It returns p's exit status,
+// 128+signal when a signal killed it.
+func waitForwarding(p *libcontainer.Process, sigs chan os.Signal) int {
+	done := make(chan *os.ProcessState, 1)
+	go func() {
+		ps, err := p.Wait()
+		if err != nil || ps == nil {
+			done <- nil
+			return
+		}
+		done <- ps
+	}()
+	for {
+		select {
+		case s := <-sigs:
+			switch s {
+			case unix.SIGCHLD, unix.SIGWINCH, unix.SIGURG:
+				continue
+			}
+			_ = p.Signal(s)
+		case ps := <-done:
+			signal.Stop(sigs)
+			return exitCode(ps)
+		}
+	}
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return 255
+	}
+	if ws, ok := ps.Sys().(unix.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}

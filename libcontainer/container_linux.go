@@ -1,0 +1,545 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/configs"
+	"github.com/berthrt/berth/libcontainer/internal/launch"
+)
+
+// Container is one container, created by Create or reopened by Load. Its
+// methods may be called from several processes at once: the state file is
+// written atomically, and creation, start and destruction take a lock on
+// the container's state directory.
+type Container struct {
+	id     string
+	dir    string
+	config *configs.Config
+	cgroup cgroups.Manager // nil when the config has no cgroup
+	logger *slog.Logger
+	state  *State // nil until started
+}
+
+// Option changes how Create and Load open a container.
+type Option func(*Container)
+
+// WithLogger sends the container's log lines (including the init's) to l.
+func WithLogger(l *slog.Logger) Option { return func(c *Container) { c.logger = l } }
+
+// idRegexp is runc's rule for container ids.
+var idRegexp = regexp.MustCompile(`^[\w+-][\w+.-]*$`)
+
+// ValidateID checks id against runc's rules: letters, digits, "_", "+", "-"
+// and ".", not starting with "."; so never "." or "..", and never a path.
+func ValidateID(id string) error {
+	if !idRegexp.MatchString(id) || strings.Contains(id, "..") {
+		return fmt.Errorf("%w: %q", ErrInvalidID, id)
+	}
+	return nil
+}
+
+// Create validates config and creates the container's state directory
+// <root>/<id>. It starts nothing: call Start or Run next. On error nothing
+// is left behind.
+func Create(root, id string, config *configs.Config, opts ...Option) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if config == nil {
+		return nil, errors.New("config: missing")
+	}
+	if err := config.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	dir := filepath.Join(root, id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%w: %s", ErrExist, id)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	c, err := newContainer(id, dir, config, nil, opts)
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load opens the container id in root.
+func Load(root, id string, opts ...Option) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, id)
+	st, err := loadState(dir)
+	if err != nil {
+		if errors.Is(err, ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotExist, id)
+		}
+		return nil, err
+	}
+	c, err := newContainer(id, dir, &st.Config, st.CgroupPaths, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.state = st
+	return c, nil
+}
+
+func newContainer(id, dir string, config *configs.Config, cgPaths map[string]string, opts []Option) (*Container, error) {
+	c := &Container{id: id, dir: dir, config: config, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(c)
+	}
+	if config.Cgroups != nil {
+		m, err := cgroups.New(config.Cgroups, cgPaths)
+		if err != nil {
+			return nil, err
+		}
+		c.cgroup = m
+	}
+	return c, nil
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.id }
+
+// Config returns the container's config.
+func (c *Container) Config() configs.Config { return *c.config }
+
+// Start starts the container's init process and returns once it has set
+// the container up; the init then waits for Exec before it runs
+// process.Args. The container's status becomes Created.
+func (c *Container) Start(process *Process) error { return c.start(process, true) }
+
+// Run starts the container's init process and lets it exec process.Args at
+// once, as Start followed by Exec.
+func (c *Container) Run(process *Process) error { return c.start(process, false) }
+
+func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
+	if !process.Init {
+		return errors.New("exec of an additional process is not supported yet")
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c.state != nil && c.state.initAlive() {
+		return ErrRunning
+	}
+
+	var fifo *os.File
+	if waitFifo {
+		if fifo, err = c.makeExecFifo(); err != nil {
+			return err
+		}
+		defer fifo.Close()
+	}
+	defer func() {
+		if retErr != nil {
+			c.undoStart()
+		}
+	}()
+
+	o := &launch.StartOptions{
+		Bootstrap:  c.bootstrap(process, waitFifo),
+		CgroupFD:   -1,
+		Fifo:       fifo,
+		Stdin:      process.Stdin,
+		Stdout:     process.Stdout,
+		Stderr:     process.Stderr,
+		ExtraFiles: process.ExtraFiles,
+		Logger:     c.logger.With("container", c.id),
+	}
+	if err := c.prepareCgroup(o); err != nil {
+		return err
+	}
+	in, err := launch.Start(o)
+	if o.CgroupFD >= 0 {
+		unix.Close(o.CgroupFD)
+	}
+	if err != nil {
+		return fmt.Errorf("start container init: %w", err)
+	}
+	process.mu.Lock()
+	process.init = in
+	process.mu.Unlock()
+	if err := c.saveStarted(in.Pid); err != nil {
+		_ = in.Signal(unix.SIGKILL)
+		return err
+	}
+	return nil
+}
+
+func (c *Container) bootstrap(p *Process, waitFifo bool) *launch.Bootstrap {
+	b := &launch.Bootstrap{
+		ID:     c.id,
+		Config: c.config,
+		Process: launch.ProcessSpec{
+			Args:           p.Args,
+			Env:            p.Env,
+			Cwd:            p.Cwd,
+			User:           p.User,
+			GID:            p.GID,
+			AdditionalGids: p.AdditionalGroups,
+		},
+		WaitFifo: waitFifo,
+		CgroupNS: c.config.Namespaces.Contains(configs.NEWCGROUP) && c.config.Namespaces.PathOf(configs.NEWCGROUP) == "",
+		TimeNS:   c.config.Namespaces.Contains(configs.NEWTIME) && c.config.Namespaces.PathOf(configs.NEWTIME) == "",
+	}
+	if p.User == "" {
+		uid := p.UID
+		b.Process.UID = &uid
+	}
+	return b
+}
+
+// prepareCgroup arranges the init's cgroup placement: on cgroup v2 the
+// kernel clones it straight into the cgroup (limits set first); on v1 the
+// parent writes its pid while the init prepares its mounts.
+func (c *Container) prepareCgroup(o *launch.StartOptions) error {
+	if c.cgroup == nil {
+		return nil
+	}
+	res := c.config.Cgroups.Resources
+	if fd, err := c.cgroup.CgroupFD(); err == nil {
+		if res != nil {
+			if err := c.cgroup.Set(res); err != nil {
+				unix.Close(fd)
+				return err
+			}
+		}
+		o.CgroupFD = fd
+		return nil
+	} else if !errors.Is(err, cgroups.ErrNotV2) {
+		return err
+	}
+	o.Bootstrap.JoinCgroup = true
+	o.PlaceInCgroup = func(pid int) error {
+		if err := c.cgroup.Apply(pid); err != nil {
+			return err
+		}
+		if res != nil {
+			return c.cgroup.Set(res)
+		}
+		return nil
+	}
+	return nil
+}
+
+func (c *Container) makeExecFifo() (*os.File, error) {
+	path := filepath.Join(c.dir, execFifoName)
+	if err := unix.Mkfifo(path, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo %s: %w", path, err)
+	}
+	// Non-blocking, so that the open does not wait for a writer; the init
+	// polls it for data.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("open exec fifo %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func (c *Container) saveStarted(pid int) error {
+	st, err := readProcStat(pid)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read init start time: %w", err)
+	}
+	s := &State{
+		ID:                   c.id,
+		InitProcessPid:       pid,
+		InitProcessStartTime: st.startTime,
+		Created:              time.Now().UTC(),
+		Config:               *c.config,
+		NamespacePaths:       make(map[configs.NamespaceType]string),
+	}
+	if c.cgroup != nil {
+		s.CgroupPaths = c.cgroup.GetPaths()
+	}
+	for _, ns := range c.config.Namespaces {
+		s.NamespacePaths[ns.Type] = fmt.Sprintf("/proc/%d/ns/%s", pid, ns.Type.ProcName())
+	}
+	if err := saveState(c.dir, s); err != nil {
+		return err
+	}
+	c.state = s
+	return nil
+}
+
+// undoStart removes what a failed start made: the cgroup and the fifo.
+func (c *Container) undoStart() {
+	if c.cgroup != nil {
+		if err := c.cgroup.Destroy(); err != nil {
+			c.logger.Warn("remove cgroup after failed start", "container", c.id, "error", err)
+		}
+	}
+	os.Remove(filepath.Join(c.dir, execFifoName))
+}
+
+// Exec lets a created container's init exec its process (berth start).
+func (c *Container) Exec() error {
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st != Created {
+		return fmt.Errorf("%w: %s", ErrNotCreated, st)
+	}
+	path := filepath.Join(c.dir, execFifoName)
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENXIO) {
+			// No reader: the init is gone.
+			return ErrNotRunning
+		}
+		return fmt.Errorf("open exec fifo %s: %w", path, err)
+	}
+	_, err = unix.Write(fd, []byte("0"))
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("write exec fifo %s: %w", path, err)
+	}
+	return os.Remove(path)
+}
+
+// Status returns the container's status, read afresh from the kernel.
+func (c *Container) Status() (Status, error) {
+	if c.state == nil || !c.state.initAlive() {
+		return Stopped, nil
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil {
+		return Created, nil
+	}
+	if c.cgroup != nil {
+		fs, err := c.cgroup.GetFreezerState()
+		if err == nil && fs == cgroups.Frozen {
+			return Paused, nil
+		}
+	}
+	return Running, nil
+}
+
+// State returns a copy of the container's stored state.
+func (c *Container) State() (*State, error) {
+	if c.state == nil {
+		return nil, ErrNotExist
+	}
+	s := *c.state
+	return &s, nil
+}
+
+// OCIState returns the container's state as the OCI runtime spec defines
+// it; the pid is 0 once the container has stopped.
+func (c *Container) OCIState() (*specs.State, error) {
+	st, err := c.Status()
+	if err != nil {
+		return nil, err
+	}
+	s := &specs.State{
+		Version:     specs.Version,
+		ID:          c.id,
+		Status:      specs.ContainerState(st.String()),
+		Bundle:      c.config.Label("bundle"),
+		Annotations: c.config.Annotations,
+	}
+	if st != Stopped && c.state != nil {
+		s.Pid = c.state.InitProcessPid
+	}
+	return s, nil
+}
+
+// Processes returns the pids of every process in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	if c.cgroup == nil {
+		return nil, errors.New("container has no cgroup")
+	}
+	return c.cgroup.GetAllPids()
+}
+
+// Signal sends sig to the container's init process. SIGKILL also kills
+// every process of the cgroup when the container shares the host's pid
+// namespace, as runc does (those processes would survive the init).
+func (c *Container) Signal(sig os.Signal) error {
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return fmt.Errorf("unsupported signal %v", sig)
+	}
+	if c.state == nil {
+		return ErrNotRunning
+	}
+	fd, err := c.state.pidfd()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, s, nil, 0); err != nil {
+		return fmt.Errorf("signal init %d: %w", c.state.InitProcessPid, err)
+	}
+	if s == unix.SIGKILL && !c.config.Namespaces.Contains(configs.NEWPID) {
+		return c.signalAll(s)
+	}
+	return nil
+}
+
+// SignalAll sends sig to every process in the container's cgroup.
+func (c *Container) SignalAll(sig os.Signal) error {
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return fmt.Errorf("unsupported signal %v", sig)
+	}
+	if st, _ := c.Status(); st == Stopped {
+		return ErrNotRunning
+	}
+	return c.signalAll(s)
+}
+
+// signalAll signals the cgroup's processes, with the cgroup frozen so
+// that none can fork away meanwhile.
+func (c *Container) signalAll(s unix.Signal) error {
+	if c.cgroup == nil {
+		return nil
+	}
+	frozen := c.cgroup.Freeze(cgroups.Frozen) == nil
+	pids, err := c.cgroup.GetAllPids()
+	for _, pid := range pids {
+		_ = unix.Kill(pid, s)
+	}
+	if frozen {
+		if err := c.cgroup.Freeze(cgroups.Thawed); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// Pause freezes the container's processes.
+func (c *Container) Pause() error {
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st != Running && st != Created {
+		return ErrNotRunning
+	}
+	if c.cgroup == nil {
+		return errors.New("container has no cgroup")
+	}
+	return c.cgroup.Freeze(cgroups.Frozen)
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st != Paused {
+		return errors.New("container not paused")
+	}
+	return c.cgroup.Freeze(cgroups.Thawed)
+}
+
+// Destroy kills the container's processes if any still run, removes its
+// cgroup and its state directory.
+func (c *Container) Destroy() error {
+	unlock, err := c.lock()
+	if err != nil {
+		if errors.Is(err, ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer unlock()
+	var errs []error
+	if err := c.killAll(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.cgroup != nil {
+		if err := c.cgroup.Destroy(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove state directory: %w", err))
+	}
+	c.state = nil
+	return errors.Join(errs...)
+}
+
+// killAll kills the init (and, without a pid namespace of its own, every
+// process of the cgroup) and waits for the init to exit.
+func (c *Container) killAll() error {
+	if c.state != nil {
+		if fd, err := c.state.pidfd(); err == nil {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			if c.cgroup != nil {
+				// A frozen process cannot act on SIGKILL.
+				_ = c.cgroup.Freeze(cgroups.Thawed)
+			}
+			err := waitPidfd(fd, 10*time.Second)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("wait for init %d to exit: %w", c.state.InitProcessPid, err)
+			}
+		}
+	}
+	if c.cgroup != nil && c.cgroup.Exists() && !c.config.Namespaces.Contains(configs.NEWPID) {
+		return c.signalAll(unix.SIGKILL)
+	}
+	return nil
+}
+
+// waitPidfd waits until the process behind fd has exited.
+func waitPidfd(fd int, timeout time.Duration) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return unix.ETIMEDOUT
+		}
+		return nil
+	}
+}
+
+// lock takes an exclusive flock(2) on the container's state directory,
+// serialising start and destroy across processes.
+func (c *Container) lock() (func(), error) {
+	fd, err := unix.Open(c.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("%w: %s", ErrNotExist, c.id)
+		}
+		return nil, fmt.Errorf("lock %s: %w", c.dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", c.dir, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}

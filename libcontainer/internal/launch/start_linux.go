@@ -1,0 +1,320 @@
+package launch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/configs"
+)
+
+// StartOptions configure Start.
+type StartOptions struct {
+	// Bootstrap is sent to the init process as it is.
+	Bootstrap *Bootstrap
+	// Exe is the binary re-executed as init; empty means this process's
+	// own executable.
+	Exe string
+	// PlaceInCgroup puts the init process (by pid) into the container's
+	// cgroup. It runs while the init prepares its mounts. Nil when there is
+	// nothing to do or CgroupFD placed the process at clone time.
+	PlaceInCgroup func(pid int) error
+	// CgroupFD, when >= 0, is a cgroup v2 directory fd: the process is
+	// cloned straight into it (clone3 CLONE_INTO_CGROUP).
+	CgroupFD int
+	// Fifo is the exec fifo's read side, held by the init until start.
+	Fifo *os.File
+	// Stdin, Stdout and Stderr are the init's standard streams.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// ExtraFiles are passed after the protocol's descriptors.
+	ExtraFiles []*os.File
+	// Logger receives the init's log lines.
+	Logger *slog.Logger
+}
+
+// Init is a started init process.
+type Init struct {
+	// Pid is the init's pid in berth's pid namespace.
+	Pid int
+	// Pidfd refers to the init process; -1 if the kernel gave none.
+	Pidfd int
+	cmd   *exec.Cmd
+	ch    *channel
+	logs  chan struct{}
+}
+
+// Start forks the init process, sends it the bootstrap, places it in its
+// cgroup while it sets up, and returns once the init has finished setup: in
+// fifo mode it then waits on the exec fifo, otherwise it has called execve.
+// On error the init process is killed and reaped.
+func Start(o *StartOptions) (_ *Init, retErr error) {
+	exe := o.Exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find own executable: %w", err)
+		}
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentSock, childSock := os.NewFile(uintptr(fds[0]), "init-parent"), os.NewFile(uintptr(fds[1]), "init-child")
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		parentSock.Close()
+		childSock.Close()
+		return nil, fmt.Errorf("log pipe: %w", err)
+	}
+
+	cmd := initCommand(exe, o, childSock, logW)
+	pidfd := -1
+	cmd.SysProcAttr.PidFD = &pidfd
+	err = forkInit(cmd, o.Bootstrap.Config)
+	childSock.Close()
+	logW.Close()
+	if err != nil {
+		parentSock.Close()
+		logR.Close()
+		return nil, err
+	}
+	p := &Init{Pid: cmd.Process.Pid, Pidfd: pidfd, cmd: cmd, ch: newChannel(parentSock), logs: make(chan struct{})}
+	go p.forwardLogs(logR, o.Logger)
+	defer func() {
+		if retErr != nil {
+			p.kill()
+		}
+	}()
+
+	if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
+		return nil, err
+	}
+	if o.Bootstrap.JoinCgroup {
+		if err := o.PlaceInCgroup(p.Pid); err != nil {
+			return nil, err
+		}
+		if err := p.ch.sendCgroupReady(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.ch.recvReady(); err != nil {
+		return nil, p.initError(err)
+	}
+	if !o.Bootstrap.WaitFifo {
+		// The socket closes on execve; an error frame means execve failed.
+		if _, err := p.ch.recv(""); err != nil && !errors.Is(err, errInitExited) {
+			return nil, p.initError(err)
+		}
+	}
+	<-p.logs
+	p.ch.close()
+	return p, nil
+}
+
+// initError waits for the log forwarder so that the init's last log lines
+// come before the error, and returns err.
+func (p *Init) initError(err error) error {
+	<-p.logs
+	return err
+}
+
+func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path:   exe,
+		Args:   []string{exe, "init"},
+		Env:    []string{},
+		Stdin:  o.Stdin,
+		Stdout: o.Stdout,
+		Stderr: o.Stderr,
+	}
+	fifo := o.Fifo
+	if fifo == nil {
+		fifo = logW // keeps fd numbering fixed; the init ignores fd 5 then
+	}
+	cmd.ExtraFiles = append([]*os.File{sock, logW, fifo}, o.ExtraFiles...)
+	c := o.Bootstrap.Config
+	attr := &syscall.SysProcAttr{
+		Setsid: true,
+		// cgroup and time namespaces are unshared by the init itself:
+		// the first after it is in its cgroup (so that the namespace's
+		// root is the container's cgroup), the second after the offsets
+		// are written.
+		Cloneflags: c.Namespaces.CloneFlags() &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+	}
+	if c.Namespaces.Contains(configs.NEWUSER) && c.Namespaces.PathOf(configs.NEWUSER) == "" {
+		attr.UidMappings = idMaps(c.UIDMappings)
+		attr.GidMappings = idMaps(c.GIDMappings)
+		attr.GidMappingsEnableSetgroups = !c.RootlessEUID
+	}
+	if o.CgroupFD >= 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = o.CgroupFD
+	}
+	cmd.SysProcAttr = attr
+	return cmd
+}
+
+func idMaps(m []configs.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+// forkInit starts cmd from a dedicated OS thread that first joins the
+// namespaces given by path and, when the container gets its own mount
+// namespace, hides the binary behind a read-only bind mount. The child
+// inherits that thread's namespaces. The thread is never reused: its
+// goroutine exits while locked, so the runtime discards it.
+func forkInit(cmd *exec.Cmd, c *configs.Config) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- func() error {
+			if err := joinNamespaces(c.Namespaces); err != nil {
+				return err
+			}
+			if c.Namespaces.Contains(configs.NEWNS) && c.Namespaces.PathOf(configs.NEWNS) == "" {
+				if err := protectExe(cmd.Path); err != nil {
+					return err
+				}
+			}
+			if err := cmd.Start(); err != nil {
+				return fmt.Errorf("start init process: %w", err)
+			}
+			return nil
+		}()
+	}()
+	return <-errc
+}
+
+// protectExe makes exe read-only for the processes forked by this thread,
+// against CVE-2019-5736: a container process that reaches the runtime's
+// binary through /proc/<init>/exe must not be able to write to it. This
+// thread gets a private mount namespace (unshare(CLONE_NEWNS) is allowed for
+// one thread of a multi-threaded process) where exe is bind-mounted
+// read-only onto itself; the init is exec'd from that path, so its
+// /proc/self/exe is on the read-only mount. A bind mount costs a fraction of
+// a millisecond where a sealed memfd copy of the binary costs several.
+func protectExe(exe string) error {
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("unshare mount namespace for %s: %w", exe, err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make / rslave: %w", err)
+	}
+	if err := unix.Mount(exe, exe, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", exe, err)
+	}
+	if err := unix.Mount("", exe, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", exe, err)
+	}
+	return nil
+}
+
+// joinNamespaces joins, on the calling (locked) thread, the namespaces the
+// config gives by path. The forked child inherits them. User and time
+// namespaces can only be joined by a single-threaded process.
+func joinNamespaces(nss configs.Namespaces) error {
+	for _, t := range configs.NamespaceTypes() {
+		path := nss.PathOf(t)
+		if path == "" {
+			continue
+		}
+		switch t {
+		case configs.NEWUSER, configs.NEWTIME:
+			return fmt.Errorf("join %s namespace %s: joining a %s namespace by path is not supported yet", t.ProcName(), path, t.ProcName())
+		case configs.NEWNS:
+			// setns to a mount namespace needs an unshared fs_struct.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return fmt.Errorf("unshare fs: %w", err)
+			}
+		}
+		if err := setns(path, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setns(path string, t configs.NamespaceType) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s namespace %s: %w", t.ProcName(), path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, int(t.CloneFlag())); err != nil {
+		return fmt.Errorf("join %s namespace %s: %w", t.ProcName(), path, err)
+	}
+	return nil
+}
+
+// forwardLogs re-emits the init's JSON log lines through logger.
+func (p *Init) forwardLogs(r *os.File, logger *slog.Logger) {
+	defer close(p.logs)
+	defer r.Close()
+	s := bufio.NewScanner(r)
+	for s.Scan() {
+		var line struct {
+			Level slog.Level `json:"level"`
+			Msg   string     `json:"msg"`
+		}
+		if json.Unmarshal(s.Bytes(), &line) != nil {
+			logger.Warn("init: " + s.Text())
+			continue
+		}
+		logger.Log(context.Background(), line.Level, line.Msg, "pid", p.Pid)
+	}
+}
+
+// Wait waits for the init process to exit and releases its pidfd.
+func (p *Init) Wait() (*os.ProcessState, error) {
+	err := p.cmd.Wait()
+	p.closePidfd()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.ProcessState, nil
+	}
+	return p.cmd.ProcessState, err
+}
+
+// Signal sends sig to the init process through its pidfd.
+func (p *Init) Signal(sig unix.Signal) error {
+	if p.Pidfd >= 0 {
+		return unix.PidfdSendSignal(p.Pidfd, sig, nil, 0)
+	}
+	return unix.Kill(p.Pid, sig)
+}
+
+// Release forgets the init process without waiting for it (berth create
+// leaves it running).
+func (p *Init) Release() {
+	p.closePidfd()
+	_ = p.cmd.Process.Release()
+}
+
+func (p *Init) closePidfd() {
+	if p.Pidfd >= 0 {
+		unix.Close(p.Pidfd)
+		p.Pidfd = -1
+	}
+}
+
+func (p *Init) kill() {
+	_ = p.Signal(unix.SIGKILL)
+	p.ch.close()
+	_, _ = p.Wait()
+}

@@ -1,0 +1,84 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// WriteSysctls writes each value to /proc/sys/<key> (see sysctlPath for the
+// key syntax), in key order. The file is found through a procfs handle that
+// is checked to be a real procfs with nothing mounted over the path
+// (pathrs-lite procfs, the CVE-2019-19921 / CVE-2025-52881 hardening), then
+// reopened for writing, so a container cannot redirect the write. An error
+// names the key: `write sysctl net.ipv4.ip_forward: permission denied`.
+func WriteSysctls(sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open /proc: %w", err)
+	}
+	defer proc.Close()
+	for _, key := range slices.Sorted(maps.Keys(sysctl)) {
+		p, err := sysctlPath(key)
+		if err != nil {
+			return err
+		}
+		h, err := proc.OpenRoot("sys/" + p)
+		if err != nil {
+			return fmt.Errorf("open sysctl %s: %w", key, err)
+		}
+		err = writeHandle(h, sysctl[key])
+		h.Close()
+		if err != nil {
+			return fmt.Errorf("write sysctl %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// SetOomScoreAdj writes v to /proc/self/oom_score_adj. Lowering the value
+// below the current one needs CAP_SYS_RESOURCE.
+func SetOomScoreAdj(v int) error {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return fmt.Errorf("open /proc: %w", err)
+	}
+	defer proc.Close()
+	h, err := proc.OpenSelf("oom_score_adj")
+	if err != nil {
+		return fmt.Errorf("open oom_score_adj: %w", err)
+	}
+	defer h.Close()
+	if err := writeHandle(h, strconv.Itoa(v)); err != nil {
+		return fmt.Errorf("write oom_score_adj %d: %w", v, err)
+	}
+	return nil
+}
+
+// writeHandle reopens the O_PATH handle h for writing and writes s in one
+// write(2), as procfs files expect. The error is the bare errno, since the
+// caller names the file.
+func writeHandle(h *os.File, s string) error {
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte(s)); err != nil {
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
+			return pe.Err
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package libcontainer
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/internal/launch"
+)
+
+// Process is a process to run in a container: the container's first
+// process when Init is true.
+type Process struct {
+	// Args are the program and its arguments; Args[0] is looked up in
+	// the container's PATH.
+	Args []string
+	// Env is the environment, "KEY=value" each. PATH is defaulted and
+	// HOME set from the user's passwd entry when missing.
+	Env []string
+	// User is "uid", "uid:gid", "name" or "name:group", resolved against
+	// the container's /etc/passwd and /etc/group. When empty, UID, GID
+	// and AdditionalGroups are used.
+	User string
+	// UID, GID and AdditionalGroups are the numeric identity, used when
+	// User is empty.
+	UID, GID         uint32
+	AdditionalGroups []uint32
+	// Cwd is the absolute working directory inside the container.
+	Cwd string
+	// Stdin, Stdout and Stderr are the process's standard streams. Files
+	// are passed as they are; other readers and writers through pipes.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// ExtraFiles are passed to the process as fds 3, 4, …
+	ExtraFiles []*os.File
+	// Init marks the container's first process.
+	Init bool
+
+	mu   sync.Mutex
+	init *launch.Init
+}
+
+var errNotStarted = errors.New("process not started")
+
+// Pid returns the process's pid in the caller's pid namespace.
+func (p *Process) Pid() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.init == nil {
+		return -1, errNotStarted
+	}
+	return p.init.Pid, nil
+}
+
+// Wait waits for the process to exit. Only the process that started it can
+// wait for it.
+func (p *Process) Wait() (*os.ProcessState, error) {
+	p.mu.Lock()
+	in := p.init
+	p.mu.Unlock()
+	if in == nil {
+		return nil, errNotStarted
+	}
+	return in.Wait()
+}
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.init == nil {
+		return errNotStarted
+	}
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return errors.New("unsupported signal type")
+	}
+	return p.init.Signal(s)
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages that berth's tests need, as
+# root on Debian 12. Installs only what is missing (dpkg-query), so a second
+# run is quick and silent apart from one line.
+#
+# Usage: scripts/install-deps.sh [--bench]
+#   --bench   also what `make bench` needs: runc and crun to compare with,
+#             hyperfine, and GNU time for peak RSS.
+set -eu
+
+# busybox-static: rootfs of the test, demo and bench bundles; jq: configs and
+# the OCI runner; iproute2: network namespace checks; util-linux: unshare,
+# setsid, flock, mount; procps: ps and pgrep in tests; gcc, make, git: the build.
+pkgs="busybox-static jq iproute2 util-linux procps gcc make git"
+for arg in "$@"; do
+	case $arg in
+	--bench) pkgs="$pkgs runc crun hyperfine time" ;;
+	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all present ($pkgs)"
+	exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "install-deps: missing$missing; run as root to install" >&2; exit 1; }
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # a word list of package names
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
