@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -160,7 +162,6 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 
 	o := &launch.StartOptions{
 		Bootstrap:  c.bootstrap(process, waitFifo),
-		CgroupFD:   -1,
 		Fifo:       fifo,
 		Stdin:      process.Stdin,
 		Stdout:     process.Stdout,
@@ -168,13 +169,8 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 		ExtraFiles: process.ExtraFiles,
 		Logger:     c.logger.With("container", c.id),
 	}
-	if err := c.prepareCgroup(o); err != nil {
-		return err
-	}
+	c.prepareCgroup(o)
 	in, err := launch.Start(o)
-	if o.CgroupFD >= 0 {
-		unix.Close(o.CgroupFD)
-	}
 	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
 	}
@@ -211,37 +207,19 @@ func (c *Container) bootstrap(p *Process, waitFifo bool) *launch.Bootstrap {
 	return b
 }
 
-// prepareCgroup arranges the init's cgroup placement: on cgroup v2 the
-// kernel clones it straight into the cgroup (limits set first); on v1 the
-// parent writes its pid while the init prepares its mounts.
-func (c *Container) prepareCgroup(o *launch.StartOptions) error {
+// prepareCgroup arranges the init's cgroup placement: the thread that
+// forks it enters the cgroups first, so the init is born in them and no
+// process has to be moved (see cgroups.Manager.ApplyThread); the limits
+// are written while the init prepares its mounts.
+func (c *Container) prepareCgroup(o *launch.StartOptions) {
 	if c.cgroup == nil {
-		return nil
+		return
 	}
-	res := c.config.Cgroups.Resources
-	if fd, err := c.cgroup.CgroupFD(); err == nil {
-		if res != nil {
-			if err := c.cgroup.Set(res); err != nil {
-				unix.Close(fd)
-				return err
-			}
-		}
-		o.CgroupFD = fd
-		return nil
-	} else if !errors.Is(err, cgroups.ErrNotV2) {
-		return err
+	o.EnterCgroup = c.cgroup.ApplyThread
+	if res := c.config.Cgroups.Resources; res != nil {
+		o.Bootstrap.CgroupReady = true
+		o.SetCgroup = func() error { return c.cgroup.Set(res) }
 	}
-	o.Bootstrap.JoinCgroup = true
-	o.PlaceInCgroup = func(pid int) error {
-		if err := c.cgroup.Apply(pid); err != nil {
-			return err
-		}
-		if res != nil {
-			return c.cgroup.Set(res)
-		}
-		return nil
-	}
-	return nil
 }
 
 func (c *Container) makeExecFifo() (*os.File, error) {
@@ -478,6 +456,11 @@ func (c *Container) Destroy() error {
 			errs = append(errs, err)
 		}
 	}
+	if !c.config.Namespaces.Contains(configs.NEWNS) {
+		if err := unmountUnder(c.config.Rootfs); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove state directory: %w", err))
 	}
@@ -504,6 +487,27 @@ func (c *Container) killAll() error {
 	}
 	if c.cgroup != nil && c.cgroup.Exists() && !c.config.Namespaces.Contains(configs.NEWPID) {
 		return c.signalAll(unix.SIGKILL)
+	}
+	return nil
+}
+
+// unmountUnder detaches every mount below dir, deepest first: a container
+// without a mount namespace of its own made its mounts in the host's, and
+// they must not outlive it. dir itself is left alone: it may be the
+// caller's own mount of the rootfs (containerd mounts an overlay there).
+func unmountUnder(dir string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
+	if err != nil {
+		return fmt.Errorf("read mounts under %s: %w", dir, err)
+	}
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].Mountpoint) > len(mounts[j].Mountpoint) })
+	for _, m := range mounts {
+		if m.Mountpoint == dir {
+			continue
+		}
+		if err := unix.Unmount(m.Mountpoint, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount %s: %w", m.Mountpoint, err)
+		}
 	}
 	return nil
 }

@@ -18,10 +18,13 @@ func Example() {
 	config := &configs.Config{
 		Rootfs: "/var/lib/containers/busybox/rootfs",
 		Namespaces: configs.Namespaces{
-			{Type: configs.NEWNS}, {Type: configs.NEWUTS}, {Type: configs.NEWIPC},
-			{Type: configs.NEWPID}, {Type: configs.NEWNET},
+			{Type: configs.NEWNS},
+			{Type: configs.NEWUTS},
+			{Type: configs.NEWIPC},
+			{Type: configs.NEWPID},
+			{Type: configs.NEWNET},
 		},
-		Cgroups:  &configs.Cgroup{Path: "/berth-example/container-id", Resources: &configs.Resources{}},
+		Cgroups:  &configs.Cgroup{Path: "/berth-example/container-id", Resources: &configs.Resources{Devices: configs.DeviceRules(specconv.AllowedDevices())}},
 		Devices:  specconv.AllowedDevices(),
 		Hostname: "example",
 		Mounts: []*configs.Mount{

@@ -71,10 +71,13 @@ func TestExampleFlow(t *testing.T) {
 	config := &configs.Config{
 		Rootfs: rootfs,
 		Namespaces: configs.Namespaces{
-			{Type: configs.NEWNS}, {Type: configs.NEWUTS}, {Type: configs.NEWIPC},
-			{Type: configs.NEWPID}, {Type: configs.NEWNET},
+			{Type: configs.NEWNS},
+			{Type: configs.NEWUTS},
+			{Type: configs.NEWIPC},
+			{Type: configs.NEWPID},
+			{Type: configs.NEWNET},
 		},
-		Cgroups:  &configs.Cgroup{Path: "/berth-test/" + id, Resources: &configs.Resources{}},
+		Cgroups:  &configs.Cgroup{Path: "/berth-test/" + id, Resources: &configs.Resources{Devices: configs.DeviceRules(specconv.AllowedDevices())}},
 		Devices:  specconv.AllowedDevices(),
 		Hostname: "example",
 		Mounts: []*configs.Mount{

@@ -69,7 +69,6 @@ type createOptions struct {
 	pidFile   string
 	noPivot   bool
 	noKeyring bool
-	detach    bool
 }
 
 func createFlags() []cli.Flag {

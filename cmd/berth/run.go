@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
@@ -48,7 +49,10 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 			if err != nil || detach {
 				return err
 			}
-			status := waitForwarding(p, sigs)
+			status, err := waitForwarding(p, sigs)
+			if err != nil {
+				g.logger.Error("wait for container process: " + err.Error())
+			}
 			if !cmd.Bool("keep") {
 				if err := c.Destroy(); err != nil {
 					g.logger.Warn("delete container: " + err.Error())
@@ -63,15 +67,15 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 // that concern berth itself (SIGCHLD, SIGWINCH, SIGURG, which the Go
 // runtime uses for preemption), until p exits. It returns p's exit status,
 // 128+signal when a signal killed it.
-func waitForwarding(p *libcontainer.Process, sigs chan os.Signal) int {
-	done := make(chan *os.ProcessState, 1)
+func waitForwarding(p *libcontainer.Process, sigs chan os.Signal) (int, error) {
+	type result struct {
+		ps  *os.ProcessState
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
 		ps, err := p.Wait()
-		if err != nil || ps == nil {
-			done <- nil
-			return
-		}
-		done <- ps
+		done <- result{ps, err}
 	}()
 	for {
 		select {
@@ -81,9 +85,9 @@ func waitForwarding(p *libcontainer.Process, sigs chan os.Signal) int {
 				continue
 			}
 			_ = p.Signal(s)
-		case ps := <-done:
+		case r := <-done:
 			signal.Stop(sigs)
-			return exitCode(ps)
+			return exitCode(r.ps), r.err
 		}
 	}
 }
@@ -92,7 +96,7 @@ func exitCode(ps *os.ProcessState) int {
 	if ps == nil {
 		return 255
 	}
-	if ws, ok := ps.Sys().(unix.WaitStatus); ok && ws.Signaled() {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()

@@ -35,7 +35,7 @@ it, and run "berth run <id>" in the bundle.`,
 			}
 			path := filepath.Join(cmd.String("bundle"), specConfig)
 			if _, err := os.Stat(path); err == nil {
-				return errors.New("File " + specConfig + " exists. Remove it first")
+				return errors.New(path + " exists: remove it first")
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}

@@ -154,6 +154,11 @@ const (
 // removeCgroup removes dir and every cgroup below it, deepest first. A
 // directory that is already gone is not an error.
 func removeCgroup(dir string) error {
+	// The common case, a leaf with no task left, needs no directory scan.
+	switch err := unix.Rmdir(dir); err {
+	case nil, unix.ENOENT:
+		return nil
+	}
 	subs, err := subdirs(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

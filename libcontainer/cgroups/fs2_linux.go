@@ -70,6 +70,10 @@ func (m *v2Manager) Apply(pid int) error {
 	return nil
 }
 
+// ApplyThread returns the directory fd for CLONE_INTO_CGROUP: a cgroup v2
+// hierarchy has no per-thread placement outside threaded subtrees.
+func (m *v2Manager) ApplyThread() (int, error) { return m.CgroupFD() }
+
 // CgroupFD opens the cgroup directory, creating it when missing.
 func (m *v2Manager) CgroupFD() (int, error) {
 	m.mu.Lock()

@@ -60,6 +60,40 @@ func (m *v1Manager) dirs() []string {
 func (m *v1Manager) Apply(pid int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.apply(func(dir string) error {
+		if pid == -1 {
+			return nil
+		}
+		return writeFile(dir, "cgroup.procs", strconv.Itoa(pid))
+	})
+}
+
+// ApplyThread creates the directories and moves the calling thread into
+// every v1 hierarchy; the unified hierarchy of a hybrid host is returned as
+// a directory fd for CLONE_INTO_CGROUP.
+func (m *v1Manager) ApplyThread() (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	unified := m.paths[""]
+	err := m.apply(func(dir string) error {
+		if dir == unified {
+			return nil
+		}
+		// "0" is the calling thread (cgroup_procs_write_start).
+		return writeFile(dir, "tasks", "0")
+	})
+	if err != nil || unified == "" {
+		return -1, err
+	}
+	fd, err := unix.Open(unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("apply cgroup: %w", &os.PathError{Op: "open", Path: unified, Err: err})
+	}
+	return fd, nil
+}
+
+// apply creates every directory (filling in cpuset) and calls join on it.
+func (m *v1Manager) apply(join func(dir string) error) error {
 	var created []string
 	fail := func(err error) error {
 		// Undo what this call created; a dir a task already joined stays
@@ -85,10 +119,7 @@ func (m *v1Manager) Apply(pid int) error {
 				return fail(err)
 			}
 		}
-		if pid == -1 {
-			continue
-		}
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil && !m.ignore(err) {
+		if err := join(dir); err != nil && !m.ignore(err) {
 			return fail(err)
 		}
 	}

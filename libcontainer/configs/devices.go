@@ -40,3 +40,14 @@ type Device struct {
 	// GID owns the node (a container gid).
 	GID uint32 `json:"gid"`
 }
+
+// DeviceRules returns the cgroup rules of devs, in order: what
+// Resources.Devices needs to let a container use the nodes it gets.
+func DeviceRules(devs []*Device) []*DeviceRule {
+	rules := make([]*DeviceRule, len(devs))
+	for i, d := range devs {
+		r := d.DeviceRule
+		rules[i] = &r
+	}
+	return rules
+}

@@ -372,6 +372,9 @@ func (c *Config) checkDevices(*ValidateOptions) error {
 		if d == nil {
 			return fieldErr("linux.devices", "nil device")
 		}
+		if d.Path == "" {
+			continue // a cgroup rule only, as in AllowedDevices
+		}
 		if !filepath.IsAbs(d.Path) {
 			return fieldErr("linux.devices", "device path %q is not absolute", d.Path)
 		}

@@ -10,16 +10,22 @@ import (
 
 func TestRunExitStatus(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		args []string
-		want int
+		name    string
+		args    []string
+		hostPID bool
+		want    int
 	}{
-		{"true", []string{"true"}, 0},
-		{"exit 3", []string{"sh", "-c", "exit 3"}, 3},
-		{"killed", []string{"sh", "-c", "kill -9 $$"}, 137},
+		{"true", []string{"true"}, false, 0},
+		{"exit 3", []string{"sh", "-c", "exit 3"}, false, 3},
+		// A pid namespace's init cannot be killed from inside it: share
+		// the host's so that the shell is not an init.
+		{"killed", []string{"sh", "-c", "kill -9 $$"}, true, 137},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBundle(t, tc.args...)
+			if tc.hostPID {
+				b.removeNamespace("pid")
+			}
 			_, errOut, code := b.runContainer()
 			if code != tc.want {
 				t.Fatalf("exit status %d, want %d (stderr %q)", code, tc.want, errOut)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -255,6 +256,18 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	return os.WriteFile(dst, data, mode)
 }
 
+// removeNamespace drops a namespace from the config: the container shares
+// berth's.
+func (b *bundle) removeNamespace(t specs.LinuxNamespaceType) {
+	var keep []specs.LinuxNamespace
+	for _, ns := range b.Spec.Linux.Namespaces {
+		if ns.Type != t {
+			keep = append(keep, ns)
+		}
+	}
+	b.Spec.Linux.Namespaces = keep
+}
+
 // write saves the bundle's config.json.
 func (b *bundle) write() {
 	b.t.Helper()
@@ -279,8 +292,12 @@ func (e *env) runIn(dir string, stdin []byte, args ...string) (string, string, i
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Files, not pipes: a detached container inherits berth's stdio and
+	// would hold a pipe open long after berth exits.
+	stdout, stderr := tempFile(), tempFile()
+	defer stdout.Close()
+	defer stderr.Close()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError
@@ -288,9 +305,30 @@ func (e *env) runIn(dir string, stdin []byte, args ...string) (string, string, i
 		code = ee.ExitCode()
 	} else if err != nil {
 		code = -1
-		stderr.WriteString(err.Error())
 	}
-	return stdout.String(), stderr.String(), code
+	out, errOut := readBack(stdout), readBack(stderr)
+	if err != nil && code == -1 {
+		errOut += err.Error()
+	}
+	return out, errOut, code
+}
+
+// tempFile is an unlinked temporary file for a command's output.
+func tempFile() *os.File {
+	f, err := os.CreateTemp(suite.tmp, "out-")
+	if err != nil {
+		panic(err)
+	}
+	_ = os.Remove(f.Name())
+	return f
+}
+
+func readBack(f *os.File) string {
+	data, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(data)
 }
 
 // berth runs a berth command on the bundle (in its directory) and fails the

@@ -127,20 +127,17 @@ func (p *initProc) setupTimeNamespace() error {
 }
 
 func (p *initProc) setupRootfs() error {
-	if !p.cfg.Namespaces.Contains(configs.NEWNS) {
-		return nil
-	}
 	return rootfs.Setup(p.cfg, rootfs.Options{WaitCgroup: p.waitCgroup, Logger: p.log})
 }
 
-// waitCgroup waits until the parent has put this process in its cgroup,
-// then unshares the cgroup namespace, whose root is the current cgroup.
+// waitCgroup waits until the parent has written the cgroup's limits, then
+// unshares the cgroup namespace, whose root is the current cgroup.
 func (p *initProc) waitCgroup() error {
 	if p.cgroupDone {
 		return nil
 	}
 	p.cgroupDone = true
-	if p.b.JoinCgroup {
+	if p.b.CgroupReady {
 		if err := p.ch.recvCgroupReady(); err != nil {
 			return err
 		}

@@ -16,13 +16,16 @@ import (
 //
 //	parent (berth create)                         init (berth init)
 //	─────────────────────                         ─────────────────
-//	clone: new namespaces, ID maps,
-//	pidfd, cgroup fd on v2 ───────────────────►  starts, reads fd 3
+//	on a throwaway thread: join namespaces
+//	by path, enter the cgroups (v1 tasks
+//	"0", v2 fd), private mount namespace
+//	with the binary read-only; clone: new
+//	namespaces, ID maps, pidfd ───────────────►  starts, reads fd 3
 //	sendBootstrap(config, process) ───────────►  recvBootstrap
-//	cgroups.Apply(pid)                            time namespace offsets
-//	  (overlaps the init's mounts:                rootfs.Setup: mounts, devices…
-//	   the first cgroup.procs write on v1          … waits before a cgroup mount,
-//	   can stall for ~12 ms)                        before pivot_root at the latest
+//	cgroups.Set(limits)                           time namespace offsets
+//	  (overlaps the init's mounts)                rootfs.Setup: mounts, devices…
+//	                                              … waits before a cgroup mount,
+//	                                                before pivot_root at the latest
 //	sendCgroupReady ──────────────────────────►  recvCgroupReady, unshare cgroupns
 //	                                              pivot_root, hostname, sysctl,
 //	                                              masked/read-only paths, rlimits,
@@ -62,9 +65,9 @@ type Bootstrap struct {
 	// WaitFifo makes the init wait for berth start on the exec fifo (fd
 	// fifoFd) before execve; false for run and Container.Run.
 	WaitFifo bool `json:"wait_fifo,omitempty"`
-	// JoinCgroup says the parent will send cgroup-ready once the init is in
-	// its cgroup; false when clone3 placed it there already.
-	JoinCgroup bool `json:"join_cgroup,omitempty"`
+	// CgroupReady says the parent will send cgroup-ready once it has
+	// written the container's limits; the init is born in its cgroups.
+	CgroupReady bool `json:"cgroup_ready,omitempty"`
 	// CgroupNS makes the init unshare a cgroup namespace once in its cgroup.
 	CgroupNS bool `json:"cgroup_ns,omitempty"`
 	// TimeNS makes the init unshare a time namespace and write the offsets.

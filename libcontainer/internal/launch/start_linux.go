@@ -25,13 +25,15 @@ type StartOptions struct {
 	// Exe is the binary re-executed as init; empty means this process's
 	// own executable.
 	Exe string
-	// PlaceInCgroup puts the init process (by pid) into the container's
-	// cgroup. It runs while the init prepares its mounts. Nil when there is
-	// nothing to do or CgroupFD placed the process at clone time.
-	PlaceInCgroup func(pid int) error
-	// CgroupFD, when >= 0, is a cgroup v2 directory fd: the process is
-	// cloned straight into it (clone3 CLONE_INTO_CGROUP).
-	CgroupFD int
+	// EnterCgroup runs on the thread that forks the init, just before the
+	// fork, so that the init is born in the container's cgroups: it moves
+	// that thread (cgroups.Manager.ApplyThread) and returns a cgroup v2
+	// directory fd for clone3 CLONE_INTO_CGROUP, or -1. May be nil.
+	EnterCgroup func() (int, error)
+	// SetCgroup writes the container's limits while the init sets up;
+	// the init waits for it (Bootstrap.CgroupReady) before pivot_root.
+	// May be nil.
+	SetCgroup func() error
 	// Fifo is the exec fifo's read side, held by the init until start.
 	Fifo *os.File
 	// Stdin, Stdout and Stderr are the init's standard streams.
@@ -82,7 +84,7 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	cmd := initCommand(exe, o, childSock, logW)
 	pidfd := -1
 	cmd.SysProcAttr.PidFD = &pidfd
-	err = forkInit(cmd, o.Bootstrap.Config)
+	err = forkInit(cmd, o.Bootstrap.Config, o.EnterCgroup)
 	childSock.Close()
 	logW.Close()
 	if err != nil {
@@ -99,14 +101,14 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	}()
 
 	if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
-		return nil, err
+		return nil, p.sendError(err)
 	}
-	if o.Bootstrap.JoinCgroup {
-		if err := o.PlaceInCgroup(p.Pid); err != nil {
+	if o.Bootstrap.CgroupReady {
+		if err := o.SetCgroup(); err != nil {
 			return nil, err
 		}
 		if err := p.ch.sendCgroupReady(); err != nil {
-			return nil, err
+			return nil, p.sendError(err)
 		}
 	}
 	if err := p.ch.recvReady(); err != nil {
@@ -121,6 +123,15 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	<-p.logs
 	p.ch.close()
 	return p, nil
+}
+
+// sendError explains a failed send: the init most likely stopped reading
+// because a step failed, and its error frame says which.
+func (p *Init) sendError(err error) error {
+	if _, rerr := p.ch.recv(msgReady); rerr != nil && !errors.Is(rerr, errInitExited) {
+		return p.initError(rerr)
+	}
+	return err
 }
 
 // initError waits for the log forwarder so that the init's last log lines
@@ -157,10 +168,10 @@ func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
 		attr.UidMappings = idMaps(c.UIDMappings)
 		attr.GidMappings = idMaps(c.GIDMappings)
 		attr.GidMappingsEnableSetgroups = !c.RootlessEUID
-	}
-	if o.CgroupFD >= 0 {
-		attr.UseCgroupFD = true
-		attr.CgroupFD = o.CgroupFD
+		// The child keeps its host uid, which the new namespace may not
+		// map: it would exec the init as the overflow uid, without
+		// capabilities. Become the namespace's root first.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: c.RootlessEUID}
 	}
 	cmd.SysProcAttr = attr
 	return cmd
@@ -175,17 +186,29 @@ func idMaps(m []configs.IDMap) []syscall.SysProcIDMap {
 }
 
 // forkInit starts cmd from a dedicated OS thread that first joins the
-// namespaces given by path and, when the container gets its own mount
-// namespace, hides the binary behind a read-only bind mount. The child
-// inherits that thread's namespaces. The thread is never reused: its
-// goroutine exits while locked, so the runtime discards it.
-func forkInit(cmd *exec.Cmd, c *configs.Config) error {
+// namespaces given by path, enters the container's cgroups and, when the
+// container gets its own mount namespace, hides the binary behind a
+// read-only bind mount. The child inherits that thread's namespaces and
+// cgroups. The thread is never reused: its goroutine exits while locked, so
+// the runtime discards it (and creates new threads from a clean template
+// thread meanwhile).
+func forkInit(cmd *exec.Cmd, c *configs.Config, enterCgroup func() (int, error)) error {
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	onThrowawayThread(func() {
 		errc <- func() error {
 			if err := joinNamespaces(c.Namespaces); err != nil {
 				return err
+			}
+			if enterCgroup != nil {
+				fd, err := enterCgroup()
+				if err != nil {
+					return err
+				}
+				if fd >= 0 {
+					defer unix.Close(fd)
+					cmd.SysProcAttr.UseCgroupFD = true
+					cmd.SysProcAttr.CgroupFD = fd
+				}
 			}
 			if c.Namespaces.Contains(configs.NEWNS) && c.Namespaces.PathOf(configs.NEWNS) == "" {
 				if err := protectExe(cmd.Path); err != nil {
@@ -197,8 +220,31 @@ func forkInit(cmd *exec.Cmd, c *configs.Config) error {
 			}
 			return nil
 		}()
-	}()
+	})
 	return <-errc
+}
+
+// onThrowawayThread runs fn on a goroutine locked to an OS thread that the
+// Go runtime discards when fn returns, so that whatever fn changes in the
+// thread (namespaces, cgroups) never reaches other goroutines. The main
+// thread cannot be discarded (the runtime parks it instead): if the
+// goroutine lands there, it holds it and hands fn to another thread.
+func onThrowawayThread(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			fn() // returns without unlocking: the thread exits
+			return
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runtime.LockOSThread() // not the main thread: it is held
+			fn()
+		}()
+		<-done
+		runtime.UnlockOSThread()
+	}()
 }
 
 // protectExe makes exe read-only for the processes forked by this thread,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -180,20 +179,23 @@ func SetupUser(u *User) (retErr error) {
 		}
 	}()
 
-	// golang.org/x/sys/unix.Setgroups acts on the calling thread only;
-	// syscall.Setgroups applies to all threads (Go 1.16, go.dev/issue/1435).
-	if err := syscall.Setgroups(u.AdditionalGids); err != nil {
+	// These act on the calling thread only, on purpose: syscall.Setgroups
+	// and friends stop every thread of the runtime to change them all
+	// (go.dev/issue/1435), which costs a signal round trip per thread on
+	// every container start. Only the thread that calls execve matters:
+	// execve ends the others, and no other code runs meanwhile.
+	if err := unix.Setgroups(u.AdditionalGids); err != nil {
 		if !errors.Is(err, unix.EPERM) || !setgroupsDenied() {
 			return fmt.Errorf("setgroups %v: %w", u.AdditionalGids, err)
 		}
 	}
-	if err := syscall.Setresgid(u.GID, u.GID, u.GID); err != nil {
+	if err := unix.Setresgid(u.GID, u.GID, u.GID); err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("setresgid %d: gid is not mapped in the user namespace: %w", u.GID, err)
 		}
 		return fmt.Errorf("setresgid %d: %w", u.GID, err)
 	}
-	if err := syscall.Setresuid(u.UID, u.UID, u.UID); err != nil {
+	if err := unix.Setresuid(u.UID, u.UID, u.UID); err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("setresuid %d: uid is not mapped in the user namespace: %w", u.UID, err)
 		}

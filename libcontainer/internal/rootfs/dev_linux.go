@@ -36,6 +36,9 @@ func (s *setup) populateDev() error {
 		return f, err
 	}
 	for _, d := range s.cfg.Devices {
+		if d.Path == "" {
+			continue // a cgroup rule without a node
+		}
 		if err := s.createDevice(d, parent); err != nil {
 			return fmt.Errorf("create device %s: %w", d.Path, err)
 		}

@@ -49,6 +49,11 @@ func Finalize(cfg *configs.Config) error {
 			break
 		}
 	}
+	if cfg.Readonlyfs && !cfg.Namespaces.Contains(configs.NEWNS) {
+		// The root is then a directory of a host mount: making it
+		// read-only would make that host mount read-only.
+		return errors.New("root.readonly: needs a mount namespace")
+	}
 	if cfg.Readonlyfs {
 		return setReadonly(root, "/")
 	}

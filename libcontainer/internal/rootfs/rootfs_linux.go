@@ -72,8 +72,10 @@ func Setup(cfg *configs.Config, opts Options) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if err := prepareRoot(cfg); err != nil {
-		return err
+	if !s.hostNS() {
+		if err := prepareRoot(cfg); err != nil {
+			return err
+		}
 	}
 	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -147,6 +149,25 @@ func prepareRoot(cfg *configs.Config) error {
 	return nil
 }
 
+// hostNS reports whether the container shares the caller's mount
+// namespace: its mounts are then made in the host's namespace (and undone
+// by the container's destruction), and nothing of "/" is changed.
+func (s *setup) hostNS() bool { return !s.cfg.Namespaces.Contains(configs.NEWNS) }
+
+// chroot makes root the process's root directory.
+func chroot(root *os.File) error {
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return &os.PathError{Op: "chdir", Path: root.Name(), Err: err}
+	}
+	if err := unix.Chroot("."); err != nil {
+		return &os.PathError{Op: "chroot", Path: root.Name(), Err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
 // waitCgroup calls Options.WaitCgroup the first time only.
 func (s *setup) waitCgroup() error {
 	if s.cgroupWaited || s.opts.WaitCgroup == nil {
@@ -164,6 +185,11 @@ func (s *setup) waitCgroup() error {
 // root propagation to it.
 func (s *setup) switchRoot() error {
 	var err error
+	if s.hostNS() {
+		// Without a mount namespace of its own the container shares the
+		// host's mounts: runc chroots, and so does berth.
+		return chroot(s.root)
+	}
 	if s.cfg.NoPivotRoot {
 		err = moveRoot(s.cfg.Rootfs, s.root)
 	} else {
