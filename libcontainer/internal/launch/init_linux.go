@@ -81,11 +81,13 @@ func (p *initProc) run() error {
 		{"session keyring", p.joinKeyring},
 		{"rlimits", func() error { return proc.SetRlimits(p.cfg.Rlimits) }},
 		{"capabilities", p.prepareCaps},
-		{"user", p.setupUser},
-		{"cwd", p.chdir},
+		{"process.user", p.lookupUser},
+		{"process.cwd", p.chdirAsRoot},
+		{"process.user", p.setupUser},
+		{"process.cwd", p.chdir},
 		{"capabilities", func() error { return p.caps.ApplyCaps() }},
 		{"no_new_privs", p.setNoNewPrivs},
-		{"exec", p.lookupExe},
+		{"process.args", p.lookupExe},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
@@ -186,7 +188,7 @@ func (p *initProc) prepareCaps() error {
 	return caps.ApplyBoundingSet()
 }
 
-func (p *initProc) setupUser() error {
+func (p *initProc) lookupUser() error {
 	ps := &p.b.Process
 	var (
 		u   *proc.User
@@ -202,17 +204,29 @@ func (p *initProc) setupUser() error {
 	}
 	p.user = u
 	p.env = proc.SetupEnv(ps.Env, u)
-	// runc changes directory before switching user, and again after it
-	// when the user could not reach cwd as root (root squashing, cwd.bats).
-	if cwd := ps.Cwd; cwd != "" {
-		if err := unix.Chdir(cwd); err == nil {
-			ps.Cwd = ""
-		} else if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
-			return cwdError(cwd, err)
-		}
-	}
-	return proc.SetupUser(u)
+	return nil
 }
+
+// chdirAsRoot changes to cwd before the user switch, as runc does; when
+// root may not enter it (root squashing, cwd.bats), chdir retries as the
+// user.
+func (p *initProc) chdirAsRoot() error {
+	cwd := p.b.Process.Cwd
+	if cwd == "" {
+		return nil
+	}
+	err := unix.Chdir(cwd)
+	if err == nil {
+		p.b.Process.Cwd = ""
+		return nil
+	}
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return nil
+	}
+	return cwdError(cwd, err)
+}
+
+func (p *initProc) setupUser() error { return proc.SetupUser(p.user) }
 
 func (p *initProc) chdir() error {
 	if cwd := p.b.Process.Cwd; cwd != "" {
