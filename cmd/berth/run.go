@@ -38,17 +38,25 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 					return err
 				}
 			}
-			var sigs chan os.Signal
+			var (
+				sigs     chan os.Signal
+				catching = make(chan struct{})
+			)
 			if !detach {
-				// Catch signals before the container starts, so that
-				// none is lost in between.
+				// Catch signals from before the container starts, so
+				// that none is lost in between. Asking for every signal
+				// costs about a millisecond: do it meanwhile.
 				sigs = make(chan os.Signal, 128)
-				signal.Notify(sigs)
+				go func() {
+					signal.Notify(sigs)
+					close(catching)
+				}()
 			}
 			c, p, err := startContainer(g, o, true)
 			if err != nil || detach {
 				return err
 			}
+			<-catching
 			status, err := waitForwarding(p, sigs)
 			if err != nil {
 				g.logger.Error("wait for container process: " + err.Error())
