@@ -351,16 +351,6 @@ func (b *bundle) runContainer() (string, string, int) {
 	return suite.runIn(b.dir, nil, "run", b.id)
 }
 
-// mustRun runs the container and fails the test unless it exits 0.
-func (b *bundle) mustRun() string {
-	b.t.Helper()
-	out, errOut, code := b.runContainer()
-	if code != 0 {
-		b.t.Fatalf("berth run: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
-	}
-	return out
-}
-
 // state returns the container's state as berth state prints it.
 func (b *bundle) state() map[string]any {
 	b.t.Helper()
