@@ -25,7 +25,7 @@ GO_TEST_FLAGS    ?= -count=1
 
 .PHONY: help
 help: ## list the targets
-	@awk -F':.*## ' '/^[a-z-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk -F':.*## ' '/^[a-z0-9-]+:.*## / { printf "  %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build the static binary bin/berth
@@ -70,6 +70,10 @@ unit: ## unit tests of the library and the CLI
 integration: build ## end-to-end tests that drive bin/berth (root)
 	@pkgs="$(call pkgs_of,$(INTEGRATION_DIRS))"; \
 	[ -z "$$pkgs" ] || { set -x; BERTH_BINARY=$(BIN) $(GO) test $(GO_TEST_FLAGS) -p 1 -timeout 20m $$pkgs; }
+
+.PHONY: integration-v2
+integration-v2: build ## the integration and cgroup tests again, in a pure cgroup v2 qemu VM (root)
+	BERTH_BINARY=$(BIN) GO=$(GO) bash tests/v2vm/run-integration.sh
 
 .PHONY: oci
 oci: build ## OCI runtime-tools validation; fails only if an expected-pass program fails

@@ -138,6 +138,9 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 	if !process.Init {
 		return errors.New("exec of an additional process is not supported yet")
 	}
+	if err := process.validate(); err != nil {
+		return err
+	}
 	unlock, err := c.lock()
 	if err != nil {
 		return err

@@ -2,8 +2,10 @@ package libcontainer
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -45,6 +47,18 @@ type Process struct {
 }
 
 var errNotStarted = errors.New("process not started")
+
+// validate checks what the runtime spec requires of a process before
+// anything is created for it.
+func (p *Process) validate() error {
+	if len(p.Args) == 0 {
+		return errors.New("process.args: must not be empty")
+	}
+	if p.Cwd != "" && !path.IsAbs(p.Cwd) {
+		return fmt.Errorf("process.cwd: %q is not an absolute path", p.Cwd)
+	}
+	return nil
+}
 
 // Pid returns the process's pid in the caller's pid namespace.
 func (p *Process) Pid() (int, error) {

@@ -11,7 +11,11 @@ set -eu
 # busybox-static: rootfs of the test, demo and bench bundles; jq: configs and
 # the OCI runner; iproute2: network namespace checks; util-linux: unshare,
 # setsid, flock, mount; procps: ps and pgrep in tests; gcc, make, git: the build.
+# qemu-system-x86, qemu-system-data, linux-image-amd64, cpio, xz-utils: the
+# throw-away cgroup v2 VM of `make integration-v2` (tests/v2vm), which boots
+# Debian's own kernel under qemu and builds its initramfs with cpio.
 pkgs="busybox-static jq iproute2 util-linux procps gcc make git"
+pkgs="$pkgs qemu-system-x86 qemu-system-data linux-image-amd64 cpio xz-utils"
 for arg in "$@"; do
 	case $arg in
 	--bench) pkgs="$pkgs runc crun hyperfine time" ;;
@@ -30,6 +34,15 @@ fi
 [ "$(id -u)" = 0 ] || { echo "install-deps: missing$missing; run as root to install" >&2; exit 1; }
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Install, never start: without a policy-rc.d of the host's own, a temporary
+# one denies every service start (exit 101) until apt-get is done.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	printf '#!/bin/sh\n# installed by berth scripts/install-deps.sh while it runs\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+fi
 apt-get update -qq
 # shellcheck disable=SC2086 # a word list of package names
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/berthrt/berth/libcontainer/configs"
 )
@@ -45,6 +46,9 @@ const (
 	msgCgroupReady msgKind = "cgroup-ready"
 	msgReady       msgKind = "ready"
 	msgError       msgKind = "error"
+	// msgExec is never sent: the parent waits for it in run mode, where the
+	// socket closing on execve means success and an error frame failure.
+	msgExec msgKind = "execve"
 )
 
 type frame struct {
@@ -119,7 +123,10 @@ func (ch *channel) send(f frame) error {
 func (ch *channel) recv(want msgKind) (frame, error) {
 	var f frame
 	if err := ch.dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// ECONNRESET is a close too: the init's socket closes on execve
+		// with bytes it never read (a frame's trailing newline), and the
+		// kernel still delivers every frame queued before the reset.
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 			return f, fmt.Errorf("wait for %s: %w", want, errInitExited)
 		}
 		return f, fmt.Errorf("wait for %s: %w", want, err)

@@ -116,7 +116,7 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	}
 	if !o.Bootstrap.WaitFifo {
 		// The socket closes on execve; an error frame means execve failed.
-		if _, err := p.ch.recv(""); err != nil && !errors.Is(err, errInitExited) {
+		if _, err := p.ch.recv(msgExec); err != nil && !errors.Is(err, errInitExited) {
 			return nil, p.initError(err)
 		}
 	}
