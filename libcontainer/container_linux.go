@@ -18,7 +18,9 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/configs"
+	"github.com/berthrt/berth/libcontainer/internal/hooks"
 	"github.com/berthrt/berth/libcontainer/internal/launch"
+	"github.com/berthrt/berth/libcontainer/internal/terminal"
 )
 
 // Container is one container, created by Create or reopened by Load. Its
@@ -134,7 +136,7 @@ func (c *Container) Start(process *Process) error { return c.start(process, true
 // once, as Start followed by Exec.
 func (c *Container) Run(process *Process) error { return c.start(process, false) }
 
-func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
+func (c *Container) start(process *Process, waitStart bool) (retErr error) {
 	if !process.Init {
 		return errors.New("exec of an additional process is not supported yet")
 	}
@@ -150,12 +152,12 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 		return ErrRunning
 	}
 
-	var fifo *os.File
-	if waitFifo {
-		if fifo, err = c.makeExecFifo(); err != nil {
+	var execSock *os.File
+	if waitStart {
+		if execSock, err = listenExecSock(c.dir); err != nil {
 			return err
 		}
-		defer fifo.Close()
+		defer execSock.Close()
 	}
 	defer func() {
 		if retErr != nil {
@@ -164,13 +166,15 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 	}()
 
 	o := &launch.StartOptions{
-		Bootstrap:  c.bootstrap(process, waitFifo),
-		Fifo:       fifo,
-		Stdin:      process.Stdin,
-		Stdout:     process.Stdout,
-		Stderr:     process.Stderr,
-		ExtraFiles: process.ExtraFiles,
-		Logger:     c.logger.With("container", c.id),
+		Bootstrap:     c.bootstrap(process, waitStart),
+		ExecSock:      execSock,
+		ConsoleSocket: process.ConsoleSocket,
+		RunHooks:      c.runCreateHooks,
+		Stdin:         process.Stdin,
+		Stdout:        process.Stdout,
+		Stderr:        process.Stderr,
+		ExtraFiles:    process.ExtraFiles,
+		Logger:        c.logger.With("container", c.id),
 	}
 	c.prepareCgroup(o)
 	in, err := launch.Start(o)
@@ -184,10 +188,81 @@ func (c *Container) start(process *Process, waitFifo bool) (retErr error) {
 		_ = in.Signal(unix.SIGKILL)
 		return err
 	}
+	if err := sendPidfd(process.PidfdSocket, in.Pidfd); err != nil {
+		_ = in.Signal(unix.SIGKILL)
+		return err
+	}
+	if !waitStart {
+		c.runPoststart()
+	}
 	return nil
 }
 
-func (c *Container) bootstrap(p *Process, waitFifo bool) *launch.Bootstrap {
+// runCreateHooks runs the prestart and createRuntime hooks in the
+// runtime's namespaces while the init waits before pivot_root.
+func (c *Container) runCreateHooks(pid int) error {
+	state, err := hooks.State(c.ociStateAs(specs.StateCreating, pid))
+	if err != nil {
+		return err
+	}
+	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime} {
+		if err := hooks.RunAll(name, c.config.Hooks[name], state); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runPoststart runs the poststart hooks once the process has executed; a
+// failure is a warning, as the runtime spec says.
+func (c *Container) runPoststart() {
+	c.runWarnHooks(configs.Poststart, specs.StateRunning, c.state.InitProcessPid)
+}
+
+// runWarnHooks runs the hooks of a point whose failure only warns.
+func (c *Container) runWarnHooks(name configs.HookName, status specs.ContainerState, pid int) {
+	list := c.config.Hooks[name]
+	if len(list) == 0 {
+		return
+	}
+	state, err := hooks.State(c.ociStateAs(status, pid))
+	if err == nil {
+		err = hooks.RunAll(name, list, state)
+	}
+	if err != nil {
+		c.logger.Warn(err.Error(), "container", c.id)
+	}
+}
+
+// ociStateAs is the container's OCI state with the given status and pid.
+func (c *Container) ociStateAs(status specs.ContainerState, pid int) *specs.State {
+	return &specs.State{
+		Version:     specs.Version,
+		ID:          c.id,
+		Status:      status,
+		Pid:         pid,
+		Bundle:      c.config.Label("bundle"),
+		Annotations: c.config.Annotations,
+	}
+}
+
+// sendPidfd sends a pidfd of the process to sock (--pidfd-socket), as one
+// SCM_RIGHTS message named "pidfd".
+func sendPidfd(sock *os.File, pidfd int) error {
+	if sock == nil {
+		return nil
+	}
+	if pidfd < 0 {
+		return errors.New("pidfd socket: the kernel gave no pidfd")
+	}
+	f := os.NewFile(uintptr(pidfd), "pidfd")
+	if err := terminal.SendFd(sock, "pidfd", f); err != nil {
+		return fmt.Errorf("pidfd socket: %w", err)
+	}
+	return nil
+}
+
+func (c *Container) bootstrap(p *Process, waitStart bool) *launch.Bootstrap {
 	b := &launch.Bootstrap{
 		ID:     c.id,
 		Config: c.config,
@@ -199,9 +274,13 @@ func (c *Container) bootstrap(p *Process, waitFifo bool) *launch.Bootstrap {
 			GID:            p.GID,
 			AdditionalGids: p.AdditionalGroups,
 		},
-		WaitFifo: waitFifo,
-		CgroupNS: c.config.Namespaces.Contains(configs.NEWCGROUP) && c.config.Namespaces.PathOf(configs.NEWCGROUP) == "",
-		TimeNS:   c.config.Namespaces.Contains(configs.NEWTIME) && c.config.Namespaces.PathOf(configs.NEWTIME) == "",
+		WaitStart: waitStart,
+		Terminal:  p.ConsoleSocket != nil,
+		CgroupNS:  c.config.Namespaces.Contains(configs.NEWCGROUP) && c.config.Namespaces.PathOf(configs.NEWCGROUP) == "",
+		TimeNS:    c.config.Namespaces.Contains(configs.NEWTIME) && c.config.Namespaces.PathOf(configs.NEWTIME) == "",
+	}
+	if p.ConsoleWidth != 0 || p.ConsoleHeight != 0 {
+		b.ConsoleSize = &terminal.Size{Width: p.ConsoleWidth, Height: p.ConsoleHeight}
 	}
 	if p.User == "" {
 		uid := p.UID
@@ -223,21 +302,6 @@ func (c *Container) prepareCgroup(o *launch.StartOptions) {
 		o.Bootstrap.CgroupReady = true
 		o.SetCgroup = func() error { return c.cgroup.Set(res) }
 	}
-}
-
-func (c *Container) makeExecFifo() (*os.File, error) {
-	path := filepath.Join(c.dir, execFifoName)
-	if err := unix.Mkfifo(path, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo %s: %w", path, err)
-	}
-	// Non-blocking, so that the open does not wait for a writer; the init
-	// polls it for data.
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("open exec fifo %s: %w", path, err)
-	}
-	return f, nil
 }
 
 func (c *Container) saveStarted(pid int) error {
@@ -266,17 +330,21 @@ func (c *Container) saveStarted(pid int) error {
 	return nil
 }
 
-// undoStart removes what a failed start made: the cgroup and the fifo.
+// undoStart removes what a failed start made: the cgroup and the exec
+// socket.
 func (c *Container) undoStart() {
 	if c.cgroup != nil {
 		if err := c.cgroup.Destroy(); err != nil {
 			c.logger.Warn("remove cgroup after failed start", "container", c.id, "error", err)
 		}
 	}
-	os.Remove(filepath.Join(c.dir, execFifoName))
+	os.Remove(filepath.Join(c.dir, execSockName))
 }
 
-// Exec lets a created container's init exec its process (berth start).
+// Exec lets a created container's init run its startContainer hooks and
+// exec its process (berth start), waits until it has, and runs the
+// poststart hooks. A failed startContainer hook or execve is Exec's error;
+// the init then exits.
 func (c *Container) Exec() error {
 	st, err := c.Status()
 	if err != nil {
@@ -285,21 +353,18 @@ func (c *Container) Exec() error {
 	if st != Created {
 		return fmt.Errorf("%w: %s", ErrNotCreated, st)
 	}
-	path := filepath.Join(c.dir, execFifoName)
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	msg, err := startExecSock(c.dir)
 	if err != nil {
-		if errors.Is(err, unix.ENXIO) {
-			// No reader: the init is gone.
-			return ErrNotRunning
-		}
-		return fmt.Errorf("open exec fifo %s: %w", path, err)
+		return err
 	}
-	_, err = unix.Write(fd, []byte("0"))
-	unix.Close(fd)
-	if err != nil {
-		return fmt.Errorf("write exec fifo %s: %w", path, err)
+	if err := os.Remove(filepath.Join(c.dir, execSockName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	return os.Remove(path)
+	if msg != "" {
+		return fmt.Errorf("start container: %s", msg)
+	}
+	c.runPoststart()
+	return nil
 }
 
 // Status returns the container's status, read afresh from the kernel.
@@ -307,7 +372,7 @@ func (c *Container) Status() (Status, error) {
 	if c.state == nil || !c.state.initAlive() {
 		return Stopped, nil
 	}
-	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil {
+	if _, err := os.Lstat(filepath.Join(c.dir, execSockName)); err == nil {
 		return Created, nil
 	}
 	if c.cgroup != nil {
@@ -440,7 +505,8 @@ func (c *Container) Resume() error {
 }
 
 // Destroy kills the container's processes if any still run, removes its
-// cgroup and its state directory.
+// cgroup and its state directory, then runs the poststop hooks (a failing
+// one is logged as a warning).
 func (c *Container) Destroy() error {
 	unlock, err := c.lock()
 	if err != nil {
@@ -468,6 +534,8 @@ func (c *Container) Destroy() error {
 		errs = append(errs, fmt.Errorf("remove state directory: %w", err))
 	}
 	c.state = nil
+	// The container is gone: the poststop hooks run, and only warn.
+	c.runWarnHooks(configs.Poststop, specs.StateStopped, 0)
 	return errors.Join(errs...)
 }
 

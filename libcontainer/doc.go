@@ -17,7 +17,7 @@
 //
 // The kernel interfaces used are clone(2) flags and ID maps through
 // syscall.SysProcAttr, the cgroup filesystems, mount(2) and pivot_root(2),
-// pidfds, and the exec fifo in the state directory that berth start writes.
+// pidfds, and the exec socket in the state directory that berth start connects to.
 //
 // Do not use this package from a process that is not root (rootless
 // containers are a later addition), nor from one that shares its state

@@ -39,6 +39,17 @@ type Process struct {
 	Stderr io.Writer
 	// ExtraFiles are passed to the process as fds 3, 4, …
 	ExtraFiles []*os.File
+	// ConsoleSocket, when set, gives the process a pty: the container's
+	// init binds its slave over /dev/console and on stdio, and the master
+	// is sent to this AF_UNIX socket in one SCM_RIGHTS message whose data
+	// is the master's name, as runc sends it.
+	ConsoleSocket *os.File
+	// ConsoleWidth and ConsoleHeight are the pty's initial size in
+	// character cells; zero leaves the kernel's.
+	ConsoleWidth, ConsoleHeight uint16
+	// PidfdSocket, when set, receives a pidfd of the process once it is
+	// started, in one SCM_RIGHTS message whose data is "pidfd".
+	PidfdSocket *os.File
 	// Init marks the container's first process.
 	Init bool
 

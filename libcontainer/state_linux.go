@@ -69,7 +69,7 @@ type State struct {
 
 const (
 	stateFile    = "state.json"
-	execFifoName = "exec.fifo"
+	execSockName = "exec.sock"
 )
 
 // saveState writes the state atomically: a temporary file in the same

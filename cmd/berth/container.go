@@ -69,6 +69,7 @@ type createOptions struct {
 	pidFile   string
 	noPivot   bool
 	noKeyring bool
+	io        ioOptions
 }
 
 func createFlags() []cli.Flag {
@@ -104,31 +105,28 @@ func parseCreateOptions(cmd *cli.Command) (*createOptions, error) {
 			return nil, fmt.Errorf("--pid-file: %w", err)
 		}
 	}
-	for _, f := range []string{"console-socket", "pidfd-socket"} {
-		if cmd.String(f) != "" {
-			return nil, fmt.Errorf("--%s: not supported yet", f)
-		}
-	}
-	if cmd.Int("preserve-fds") != 0 {
-		return nil, errors.New("--preserve-fds: not supported yet")
+	o.io = ioOptions{
+		consoleSocket: cmd.String("console-socket"),
+		pidfdSocket:   cmd.String("pidfd-socket"),
+		preserveFds:   int(cmd.Int("preserve-fds")),
 	}
 	return o, nil
 }
 
 // startContainer creates the container from the bundle and starts its
-// init: waiting for berth start when run is false, running the process at
-// once otherwise. On error nothing is left behind.
-func startContainer(g *globals, o *createOptions, run bool) (*libcontainer.Container, *libcontainer.Process, error) {
+// init: with run, the init execs the process at once; otherwise it waits
+// for berth start. The caller's stdio is set up for the process (see
+// stdio); for a foreground process the caller waits, then closes it. On
+// error nothing is left behind.
+func startContainer(g *globals, o *createOptions, run bool) (*libcontainer.Container, *libcontainer.Process, *stdio, error) {
 	if err := libcontainer.ValidateID(o.id); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	spec, err := loadSpec(o.bundle)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if spec.Process.Terminal {
-		return nil, nil, errors.New("process.terminal: terminals are not supported yet")
-	}
+	n := notifySocketFor(spec, g.root, o.id)
 	config, err := specconv.CreateConfig(&specconv.CreateOpts{
 		CgroupName:   o.id,
 		NoPivotRoot:  o.noPivot,
@@ -137,28 +135,51 @@ func startContainer(g *globals, o *createOptions, run bool) (*libcontainer.Conta
 		Logger:       g.logger,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	rootUID, err := config.HostUID()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("uidMappings: %w", err)
+	}
+	rootGID, err := config.HostGID()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("gidMappings: %w", err)
+	}
+	p := newProcess(spec.Process)
+	sio, err := setupStdio(p, spec.Process, &o.io, rootUID, rootGID)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	c, err := libcontainer.Create(g.root, o.id, config, libcontainer.WithLogger(g.logger))
 	if err != nil {
-		return nil, nil, err
+		sio.close()
+		return nil, nil, nil, err
 	}
-	p := newProcess(spec.Process)
-	if run {
-		err = c.Run(p)
-	} else {
-		err = c.Start(p)
+	err = n.prepare(c, g.root, run)
+	if err == nil {
+		if run {
+			err = c.Run(p)
+		} else {
+			err = c.Start(p)
+		}
+	}
+	if err == nil {
+		err = sio.started()
 	}
 	if err == nil && o.pidFile != "" {
 		err = writePidFile(o.pidFile, p)
 	}
+	if err == nil && run {
+		err = n.forward(c, g)
+	}
 	if err != nil {
+		sio.close()
 		if derr := c.Destroy(); derr != nil {
 			g.logger.Warn("clean up after failed create: " + derr.Error())
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, p, nil
+	return c, p, sio, nil
 }
 
 // newProcess is the container's init process from the spec's process.

@@ -20,7 +20,8 @@ filesystem. The container waits for "berth start" before it runs its process.`,
 			if err != nil {
 				return err
 			}
-			_, _, err = startContainer(g, o, false)
+			o.io.detach = true
+			_, _, _, err = startContainer(g, o, false)
 			return err
 		},
 	}

@@ -29,7 +29,7 @@ func deleteCommand(g *globals) *cli.Command {
 				return err
 			}
 			force := cmd.Bool("force")
-			c, err := libcontainer.Load(g.root, id)
+			c, err := libcontainer.Load(g.root, id, libcontainer.WithLogger(g.logger))
 			if err != nil {
 				if errors.Is(err, libcontainer.ErrNotExist) && force {
 					// A container whose create never finished has a

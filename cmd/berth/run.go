@@ -31,6 +31,7 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 				return err
 			}
 			detach := cmd.Bool("detach")
+			o.io.detach = detach
 			if !detach && !cmd.Bool("no-subreaper") {
 				// Reap what the container's processes leave behind when
 				// it shares our pid namespace.
@@ -52,10 +53,11 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 					close(catching)
 				}()
 			}
-			c, p, err := startContainer(g, o, true)
+			c, p, sio, err := startContainer(g, o, true)
 			if err != nil || detach {
 				return err
 			}
+			defer sio.close()
 			<-catching
 			status, err := waitForwarding(p, sigs)
 			if err != nil {
@@ -66,6 +68,7 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 					g.logger.Warn("delete container: " + err.Error())
 				}
 			}
+			sio.wait()
 			return exitStatus(status)
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v3"
 
@@ -23,7 +24,7 @@ func startCommand(g *globals) *cli.Command {
 			if err := checkArgs(cmd, 1); err != nil {
 				return err
 			}
-			c, err := libcontainer.Load(g.root, id)
+			c, err := libcontainer.Load(g.root, id, libcontainer.WithLogger(g.logger))
 			if err != nil {
 				return err
 			}
@@ -33,7 +34,17 @@ func startCommand(g *globals) *cli.Command {
 			}
 			switch st {
 			case libcontainer.Created:
-				return c.Exec()
+				var n *notifyProxy
+				if host := os.Getenv("NOTIFY_SOCKET"); host != "" {
+					n = &notifyProxy{host: host}
+					if err := n.listen(g.root, id); err != nil {
+						return err
+					}
+				}
+				if err := c.Exec(); err != nil {
+					return err
+				}
+				return n.forward(c, g)
 			case libcontainer.Stopped:
 				return errors.New("cannot start a container that has stopped")
 			case libcontainer.Running:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/configs"
 )
@@ -145,18 +146,16 @@ func Run(h configs.Command, state []byte) (retErr error) {
 	}
 }
 
-// unlinkedTemp creates a temporary file for a hook's output and removes its
-// name at once: the file lives as long as a descriptor to it is open.
+// unlinkedTemp creates an anonymous file in memory for a hook's output: it
+// needs no writable directory (the startContainer hooks run inside the
+// container, whose root may be read-only) and lives as long as a
+// descriptor to it is open.
 func unlinkedTemp() (*os.File, error) {
-	f, err := os.CreateTemp("", "berth-hook-")
+	fd, err := unix.MemfdCreate("berth-hook-output", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("create output file: %w", err)
 	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("unlink output file: %w", err)
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), "berth-hook-output"), nil
 }
 
 // tail returns the last outputTail bytes written to f, without the final

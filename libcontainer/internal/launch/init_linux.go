@@ -5,37 +5,55 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/configs"
 	"github.com/berthrt/berth/libcontainer/internal/capabilities"
+	"github.com/berthrt/berth/libcontainer/internal/hooks"
 	"github.com/berthrt/berth/libcontainer/internal/proc"
 	"github.com/berthrt/berth/libcontainer/internal/rootfs"
+	"github.com/berthrt/berth/libcontainer/internal/terminal"
 )
 
 // Main is the init process: it reads the bootstrap from the parent, sets up
 // the container and execs the user process. It never returns. The caller
 // must run on the main thread, locked to it (libcontainer.Init does this).
 func Main() {
-	// Go's ExtraFiles are inherited without close-on-exec: mark the
-	// protocol's descriptors so that none of them reaches the container.
-	for _, fd := range []int{initSockFd, logFd, fifoFd} {
-		unix.CloseOnExec(fd)
+	base := -1
+	if len(os.Args) == 3 {
+		base, _ = strconv.Atoi(os.Args[2])
 	}
-	ch := newChannel(os.NewFile(initSockFd, "init-sock"))
-	logW := os.NewFile(logFd, "init-log")
+	if base < 3 {
+		fmt.Fprintln(os.Stderr, "berth init: run by berth only, with the base of its descriptors")
+		os.Exit(1)
+	}
+	// Go's ExtraFiles are inherited without close-on-exec, and so is any
+	// descriptor berth's caller leaked to berth: mark every descriptor from
+	// base up, the protocol's included, so that none reaches the container
+	// (runc does the same, CVE-2024-21626). The process's own extra files,
+	// below base, stay inheritable.
+	if err := closeExecFrom(base); err != nil {
+		fmt.Fprintln(os.Stderr, "berth init:", err)
+		os.Exit(1)
+	}
+	ch := newChannel(os.NewFile(uintptr(base), "init-sock"))
+	logW := os.NewFile(uintptr(base+1), "init-log")
 	b, err := ch.recvBootstrap()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth init:", err)
 		os.Exit(1)
 	}
+	fds := newInitFds(base, b.WaitStart)
 	p := &initProc{
 		ch:   ch,
 		b:    b,
 		cfg:  b.Config,
+		fds:  fds,
 		log:  slog.New(slog.NewJSONHandler(logW, &slog.HandlerOptions{Level: slog.Level(b.LogLevel)})),
 		logW: logW,
 	}
@@ -48,11 +66,31 @@ func Main() {
 	panic("unreachable: run returned without exec")
 }
 
+// closeExecFrom sets close-on-exec on every descriptor from fd up.
+func closeExecFrom(fd int) error {
+	err := unix.CloseRange(uint(fd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil || !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	// Before Linux 5.11: one by one, from the descriptor table.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list descriptors: %w", err)
+	}
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n >= fd {
+			unix.CloseOnExec(n)
+		}
+	}
+	return nil
+}
+
 // initProc is the init process's state while it sets up the container.
 type initProc struct {
 	ch         *channel
 	b          *Bootstrap
 	cfg        *configs.Config
+	fds        initFds
 	log        *slog.Logger
 	logW       *os.File
 	cgroupDone bool
@@ -75,6 +113,7 @@ func (p *initProc) run() error {
 		{"time namespace", p.setupTimeNamespace},
 		{"rootfs", p.setupRootfs},
 		{"cgroup", p.waitCgroup},
+		{"terminal", p.setupTerminal},
 		{"hostname", p.setHostname},
 		{"sysctl", func() error { return proc.WriteSysctls(p.cfg.Sysctl) }},
 		{"rootfs finalize", func() error { return rootfs.Finalize(p.cfg) }},
@@ -83,6 +122,7 @@ func (p *initProc) run() error {
 		{"capabilities", p.prepareCaps},
 		{"process.user", p.lookupUser},
 		{"process.cwd", p.chdirAsRoot},
+		{"stdio", p.fixStdioOwner},
 		{"process.user", p.setupUser},
 		{"process.cwd", p.chdir},
 		{"capabilities", func() error { return p.caps.ApplyCaps() }},
@@ -129,7 +169,100 @@ func (p *initProc) setupTimeNamespace() error {
 }
 
 func (p *initProc) setupRootfs() error {
-	return rootfs.Setup(p.cfg, rootfs.Options{WaitCgroup: p.waitCgroup, Logger: p.log})
+	return rootfs.Setup(p.cfg, rootfs.Options{WaitCgroup: p.waitCgroup, BeforePivot: p.beforePivot, Logger: p.log})
+}
+
+// beforePivot is the hook point of the create operation, with every mount
+// in place: the parent runs the prestart and createRuntime hooks in the
+// runtime's namespaces, then the init runs the createContainer hooks in
+// the container's (the host's files still visible for their paths).
+func (p *initProc) beforePivot() error {
+	if err := p.waitCgroup(); err != nil {
+		return err
+	}
+	h := p.cfg.Hooks
+	if len(h[configs.Prestart])+len(h[configs.CreateRuntime]) > 0 {
+		if err := p.ch.sendHooks(); err != nil {
+			return err
+		}
+		if err := p.ch.recvHooksDone(); err != nil {
+			return err
+		}
+	}
+	return p.runHooks(configs.CreateContainer, specs.StateCreating, nil)
+}
+
+// runHooks runs the hooks of one point from the init, with the state the
+// spec gives for it; the pid is the init's own, as runc reports it.
+// Hooks without an env of their own get env (nil: the init's).
+func (p *initProc) runHooks(name configs.HookName, status specs.ContainerState, env []string) error {
+	list := p.cfg.Hooks[name]
+	if len(list) == 0 {
+		return nil
+	}
+	state, err := hooks.State(&specs.State{
+		Version:     specs.Version,
+		ID:          p.b.ID,
+		Status:      status,
+		Pid:         unix.Getpid(),
+		Bundle:      p.cfg.Label("bundle"),
+		Annotations: p.cfg.Annotations,
+	})
+	if err != nil {
+		return err
+	}
+	if env != nil {
+		list = slices.Clone(list)
+		for i := range list {
+			if list[i].Env == nil {
+				list[i].Env = env
+			}
+		}
+	}
+	return hooks.RunAll(name, list, state)
+}
+
+// setupTerminal gives the process a pty from the container's devpts, the
+// slave over /dev/console and on stdio, and sends the master to the
+// parent.
+func (p *initProc) setupTerminal() error {
+	if !p.b.Terminal {
+		return nil
+	}
+	master, err := terminal.Setup(-1, p.b.ConsoleSize)
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	return p.ch.sendConsole(master)
+}
+
+// fixStdioOwner gives the process's user its stdio (a pty slave, or the
+// pipes of a foreground run), as runc does, so that it can reopen them
+// through /proc/self/fd. /dev/null and what the user owns already stay;
+// a descriptor the container's root cannot chown is left as it is.
+func (p *initProc) fixStdioOwner() error {
+	var null unix.Stat_t
+	if err := unix.Stat("/dev/null", &null); err != nil {
+		return fmt.Errorf("stat /dev/null: %w", err)
+	}
+	for fd := range 3 {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat fd %d: %w", fd, err)
+		}
+		if st.Rdev == null.Rdev && st.Mode&unix.S_IFMT == unix.S_IFCHR || st.Uid == uint32(p.user.UID) {
+			continue
+		}
+		err := unix.Fchown(fd, p.user.UID, int(st.Gid))
+		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EROFS) {
+			return fmt.Errorf("chown fd %d: %w", fd, err)
+		}
+	}
+	return nil
 }
 
 // waitCgroup waits until the parent has written the cgroup's limits, then
@@ -268,48 +401,53 @@ func (p *initProc) umask() uint32 {
 	return configs.DefaultUmask
 }
 
-// start reports ready and, in fifo mode, waits for berth start before it
-// execs the user process.
+// start reports ready and, for berth create, waits for berth start on the
+// exec socket; then it runs the startContainer hooks and execs the user
+// process. The exec socket's connection (or, for run, the parent's socket)
+// closes on execve; an error travels on it instead.
 func (p *initProc) start() error {
-	if p.b.WaitFifo {
+	if p.b.WaitStart {
 		// berth create exits on ready: nobody reads logs after it.
 		p.logW.Close()
 	}
 	if err := p.ch.sendReady(); err != nil {
 		return err
 	}
-	if p.b.WaitFifo {
-		if err := waitFifo(); err != nil {
-			return fmt.Errorf("exec fifo: %w", err)
+	if !p.b.WaitStart {
+		if err := p.runHooks(configs.StartContainer, specs.StateCreated, p.env); err != nil {
+			return err
 		}
+		return p.exec()
 	}
+	p.ch.close()
+	conn, err := acceptStart(p.fds.execSock)
+	if err != nil {
+		// Nobody to tell: berth start sees the socket refuse.
+		os.Exit(1)
+	}
+	err = p.runHooks(configs.StartContainer, specs.StateCreated, p.env)
+	if err == nil {
+		err = p.exec()
+	}
+	_, _ = unix.Write(conn, []byte(err.Error()))
+	os.Exit(1)
+	return nil
+}
+
+func (p *initProc) exec() error {
 	err := unix.Exec(p.exe, p.b.Process.Args, p.env)
 	return fmt.Errorf("exec %s: %w", p.b.Process.Args[0], err)
 }
 
-// waitFifo blocks until berth start writes to the exec fifo. The fifo was
-// opened non-blocking for reading by the parent, so poll(2) sleeps until a
-// writer delivers data: there is no busy loop and no path lookup here.
-func waitFifo() error {
-	fds := []unix.PollFd{{Fd: fifoFd, Events: unix.POLLIN}}
+// acceptStart waits for berth start to connect to the exec socket and
+// returns the connection (close-on-exec), closing the listener.
+func acceptStart(listener int) (int, error) {
+	defer unix.Close(listener)
 	for {
-		_, err := unix.Poll(fds, -1)
-		if errors.Is(err, unix.EINTR) {
+		conn, _, err := unix.Accept4(listener, unix.SOCK_CLOEXEC)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) {
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		break
+		return conn, err
 	}
-	var buf [1]byte
-	n, err := unix.Read(fifoFd, buf[:])
-	if err != nil {
-		return err
-	}
-	if n != 1 || buf[0] != '0' {
-		return errors.New("unexpected data")
-	}
-	unix.Close(fifoFd)
-	return nil
 }

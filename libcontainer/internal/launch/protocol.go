@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/configs"
+	"github.com/berthrt/berth/libcontainer/internal/terminal"
 )
 
 // The parent and the init process talk over one socketpair (SOCK_STREAM,
@@ -21,29 +23,42 @@ import (
 //	by path, enter the cgroups (v1 tasks
 //	"0", v2 fd), private mount namespace
 //	with the binary read-only; clone: new
-//	namespaces, ID maps, pidfd ───────────────►  starts, reads fd 3
+//	namespaces, ID maps, pidfd ───────────────►  starts, finds its fds from argv
 //	sendBootstrap(config, process) ───────────►  recvBootstrap
 //	cgroups.Set(limits)                           time namespace offsets
 //	  (overlaps the init's mounts)                rootfs.Setup: mounts, devices…
 //	                                              … waits before a cgroup mount,
 //	                                                before pivot_root at the latest
 //	sendCgroupReady ──────────────────────────►  recvCgroupReady, unshare cgroupns
-//	                                              pivot_root, hostname, sysctl,
-//	                                              masked/read-only paths, rlimits,
-//	                                              user, capabilities, no_new_privs
+//	                                              (with prestart or createRuntime
+//	run prestart, createRuntime hooks ◄─────────  hooks) sendHooks, before pivot_root
+//	sendHooksDone ────────────────────────────►  recvHooksDone; createContainer hooks
+//	                                              pivot_root; with a terminal: a pty,
+//	send the master to the console socket ◄────  sendConsole (the master rides along)
+//	                                              hostname, sysctl, masked and
+//	                                              read-only paths, rlimits, user,
+//	                                              capabilities, no_new_privs
 //	recvReady ◄─────────────────────────────────  sendReady (or sendError at any step)
-//	write state.json, exit                        close the socket; wait on exec.fifo
-//	                                              (berth start writes to it), execve
+//	create: write state.json, exit                create: accept on exec.sock (berth
+//	                                              start connects), startContainer
+//	                                              hooks, execve; the connection
+//	                                              closes on execve, or carries the
+//	                                              error. run: startContainer hooks,
+//	run: the socket closes on execve ◄──────────  execve
 //
 // A message is a frame with a kind and one payload field set. An error
 // from the init is reported as the error of Start, prefixed by the step
-// that failed.
+// that failed. A descriptor travels as SCM_RIGHTS on the first byte of its
+// frame: the parent reads with recvmsg(2) and keeps what arrives.
 
 type msgKind string
 
 const (
 	msgBootstrap   msgKind = "bootstrap"
 	msgCgroupReady msgKind = "cgroup-ready"
+	msgHooks       msgKind = "hooks"
+	msgHooksDone   msgKind = "hooks-done"
+	msgConsole     msgKind = "console"
 	msgReady       msgKind = "ready"
 	msgError       msgKind = "error"
 	// msgExec is never sent: the parent waits for it in run mode, where the
@@ -55,6 +70,8 @@ type frame struct {
 	Kind      msgKind    `json:"kind"`
 	Bootstrap *Bootstrap `json:"bootstrap,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	// Console is the name of the pty master sent with a console frame.
+	Console string `json:"console,omitempty"`
 }
 
 // Bootstrap is everything the init process needs: the container's config and
@@ -66,9 +83,14 @@ type Bootstrap struct {
 	Config *configs.Config `json:"config"`
 	// Process is the user process to execve.
 	Process ProcessSpec `json:"process"`
-	// WaitFifo makes the init wait for berth start on the exec fifo (fd
-	// fifoFd) before execve; false for run and Container.Run.
-	WaitFifo bool `json:"wait_fifo,omitempty"`
+	// WaitStart makes the init wait for berth start on the exec socket
+	// (a listening socket at fds.execSock) before execve; false for run
+	// and Container.Run.
+	WaitStart bool `json:"wait_start,omitempty"`
+	// Terminal gives the process a pty whose master goes to the parent.
+	Terminal bool `json:"terminal,omitempty"`
+	// ConsoleSize is the pty's initial size; nil leaves the kernel's.
+	ConsoleSize *terminal.Size `json:"console_size,omitempty"`
 	// CgroupReady says the parent will send cgroup-ready once it has
 	// written the container's limits; the init is born in its cgroups.
 	CgroupReady bool `json:"cgroup_ready,omitempty"`
@@ -93,22 +115,91 @@ type ProcessSpec struct {
 	AdditionalGids []uint32 `json:"additional_gids,omitempty"`
 }
 
-// The init process's inherited file descriptors.
-const (
-	initSockFd = 3 // socket to the parent
-	logFd      = 4 // JSON log lines to the parent
-	fifoFd     = 5 // exec fifo, read side (only when WaitFifo)
-)
+// initFds are the init process's inherited descriptors. The process's
+// extra files come first, at 3, 4, … as the process will see them, so the
+// init never has to move them; the protocol's descriptors follow, from the
+// base given as the init's second argument.
+type initFds struct {
+	sock     int // socket to the parent
+	log      int // JSON log lines to the parent
+	execSock int // listening exec socket (only with WaitStart), else -1
+}
+
+func newInitFds(base int, waitStart bool) initFds {
+	f := initFds{sock: base, log: base + 1, execSock: -1}
+	if waitStart {
+		f.execSock = base + 2
+	}
+	return f
+}
 
 // channel is one end of the protocol.
 type channel struct {
+	f   *os.File
 	enc *json.Encoder
 	dec *json.Decoder
-	c   io.Closer
+	in  *fdReader
 }
 
 func newChannel(f *os.File) *channel {
-	return &channel{enc: json.NewEncoder(f), dec: json.NewDecoder(f), c: f}
+	in := &fdReader{f: f}
+	return &channel{f: f, enc: json.NewEncoder(f), dec: json.NewDecoder(in), in: in}
+}
+
+// fdReader reads a socket with recvmsg(2) and keeps the descriptors that
+// arrive with the bytes, so that a frame's descriptor is there once the
+// decoder has read the frame.
+type fdReader struct {
+	f   *os.File
+	fds []*os.File
+}
+
+func (r *fdReader) Read(p []byte) (int, error) {
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	var (
+		n, oobn int
+		rerr    error
+	)
+	err = rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), p, oob, unix.MSG_CMSG_CLOEXEC)
+		return !errors.Is(rerr, unix.EAGAIN) && !errors.Is(rerr, unix.EINTR)
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if oobn > 0 {
+		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+		if perr != nil {
+			return 0, fmt.Errorf("parse control message: %w", perr)
+		}
+		for _, m := range msgs {
+			fds, _ := unix.ParseUnixRights(&m)
+			for _, fd := range fds {
+				r.fds = append(r.fds, os.NewFile(uintptr(fd), "received"))
+			}
+		}
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// takeFile returns the oldest descriptor received and not yet taken.
+func (ch *channel) takeFile() (*os.File, error) {
+	if len(ch.in.fds) == 0 {
+		return nil, errors.New("protocol error: frame without its descriptor")
+	}
+	f := ch.in.fds[0]
+	ch.in.fds = ch.in.fds[1:]
+	return f, nil
 }
 
 func (ch *channel) send(f frame) error {
@@ -118,15 +209,16 @@ func (ch *channel) send(f frame) error {
 	return nil
 }
 
-// recv reads the next frame and checks it is of kind want. An error frame
-// from the other side is returned as an *InitError.
+// recv reads the next frame and checks it is of kind want (any kind when
+// want is empty). An error frame from the other side is returned as an
+// *InitError.
 func (ch *channel) recv(want msgKind) (frame, error) {
 	var f frame
 	if err := ch.dec.Decode(&f); err != nil {
 		// ECONNRESET is a close too: the init's socket closes on execve
 		// with bytes it never read (a frame's trailing newline), and the
 		// kernel still delivers every frame queued before the reset.
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, unix.ECONNRESET) {
 			return f, fmt.Errorf("wait for %s: %w", want, errInitExited)
 		}
 		return f, fmt.Errorf("wait for %s: %w", want, err)
@@ -134,13 +226,32 @@ func (ch *channel) recv(want msgKind) (frame, error) {
 	if f.Kind == msgError {
 		return f, &InitError{Msg: f.Error}
 	}
-	if f.Kind != want {
+	if want != "" && f.Kind != want {
 		return f, fmt.Errorf("wait for %s: protocol error: got %q", want, f.Kind)
 	}
 	return f, nil
 }
 
-func (ch *channel) close() error { return ch.c.Close() }
+// sendWithFile sends a frame with f attached to its first byte.
+func (ch *channel) sendWithFile(fr frame, f *os.File) error {
+	b, err := json.Marshal(fr)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", fr.Kind, err)
+	}
+	b = append(b, '\n')
+	if err := unix.Sendmsg(int(ch.f.Fd()), b, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send %s: %w", fr.Kind, err)
+	}
+	return nil
+}
+
+func (ch *channel) close() error {
+	for _, f := range ch.in.fds {
+		f.Close()
+	}
+	ch.in.fds = nil
+	return ch.f.Close()
+}
 
 // Parent side verbs.
 
@@ -150,10 +261,10 @@ func (ch *channel) sendBootstrap(b *Bootstrap) error {
 
 func (ch *channel) sendCgroupReady() error { return ch.send(frame{Kind: msgCgroupReady}) }
 
-func (ch *channel) recvReady() error {
-	_, err := ch.recv(msgReady)
-	return err
-}
+func (ch *channel) sendHooksDone() error { return ch.send(frame{Kind: msgHooksDone}) }
+
+// recvNext reads the init's next frame, whatever its kind.
+func (ch *channel) recvNext() (frame, error) { return ch.recv("") }
 
 // Init side verbs.
 
@@ -171,6 +282,17 @@ func (ch *channel) recvBootstrap() (*Bootstrap, error) {
 func (ch *channel) recvCgroupReady() error {
 	_, err := ch.recv(msgCgroupReady)
 	return err
+}
+
+func (ch *channel) sendHooks() error { return ch.send(frame{Kind: msgHooks}) }
+
+func (ch *channel) recvHooksDone() error {
+	_, err := ch.recv(msgHooksDone)
+	return err
+}
+
+func (ch *channel) sendConsole(master *os.File) error {
+	return ch.sendWithFile(frame{Kind: msgConsole, Console: master.Name()}, master)
 }
 
 func (ch *channel) sendReady() error { return ch.send(frame{Kind: msgReady}) }

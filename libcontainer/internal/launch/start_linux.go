@@ -11,11 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/configs"
+	"github.com/berthrt/berth/libcontainer/internal/terminal"
 )
 
 // StartOptions configure Start.
@@ -34,13 +37,19 @@ type StartOptions struct {
 	// the init waits for it (Bootstrap.CgroupReady) before pivot_root.
 	// May be nil.
 	SetCgroup func() error
-	// Fifo is the exec fifo's read side, held by the init until start.
-	Fifo *os.File
+	// ExecSock is the listening exec socket, held by the init until
+	// berth start connects (Bootstrap.WaitStart).
+	ExecSock *os.File
+	// ConsoleSocket receives the pty master (Bootstrap.Terminal).
+	ConsoleSocket *os.File
+	// RunHooks runs the prestart and createRuntime hooks, with the init's
+	// pid, when the init asks for them; the init waits meanwhile.
+	RunHooks func(pid int) error
 	// Stdin, Stdout and Stderr are the init's standard streams.
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// ExtraFiles are passed after the protocol's descriptors.
+	// ExtraFiles are the process's descriptors 3, 4, …
 	ExtraFiles []*os.File
 	// Logger receives the init's log lines.
 	Logger *slog.Logger
@@ -111,10 +120,10 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 			return nil, p.sendError(err)
 		}
 	}
-	if err := p.ch.recvReady(); err != nil {
+	if err := p.serve(o); err != nil {
 		return nil, p.initError(err)
 	}
-	if !o.Bootstrap.WaitFifo {
+	if !o.Bootstrap.WaitStart {
 		// The socket closes on execve; an error frame means execve failed.
 		if _, err := p.ch.recv(msgExec); err != nil && !errors.Is(err, errInitExited) {
 			return nil, p.initError(err)
@@ -123,6 +132,52 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	<-p.logs
 	p.ch.close()
 	return p, nil
+}
+
+// serve answers the init's requests until it reports ready.
+func (p *Init) serve(o *StartOptions) error {
+	for {
+		f, err := p.ch.recvNext()
+		if err != nil {
+			return err
+		}
+		switch f.Kind {
+		case msgReady:
+			return nil
+		case msgHooks:
+			if o.RunHooks == nil {
+				return errors.New("protocol error: hooks requested, none to run")
+			}
+			if err := o.RunHooks(p.Pid); err != nil {
+				return err
+			}
+			if err := p.ch.sendHooksDone(); err != nil {
+				return p.sendError(err)
+			}
+		case msgConsole:
+			master, err := p.ch.takeFile()
+			if err != nil {
+				return err
+			}
+			err = sendConsole(o.ConsoleSocket, f.Console, master)
+			master.Close()
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("protocol error: unexpected %q", f.Kind)
+		}
+	}
+}
+
+func sendConsole(sock *os.File, name string, master *os.File) error {
+	if sock == nil {
+		return errors.New("protocol error: a terminal without a console socket")
+	}
+	if err := terminal.SendFd(sock, name, master); err != nil {
+		return fmt.Errorf("console socket: %w", err)
+	}
+	return nil
 }
 
 // sendError explains a failed send: the init most likely stopped reading
@@ -142,19 +197,21 @@ func (p *Init) initError(err error) error {
 }
 
 func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
+	// The process's extra files keep their numbers; the protocol's
+	// descriptors follow them (see initFds).
+	base := 3 + len(o.ExtraFiles)
 	cmd := &exec.Cmd{
 		Path:   exe,
-		Args:   []string{exe, "init"},
+		Args:   []string{exe, "init", strconv.Itoa(base)},
 		Env:    []string{},
 		Stdin:  o.Stdin,
 		Stdout: o.Stdout,
 		Stderr: o.Stderr,
 	}
-	fifo := o.Fifo
-	if fifo == nil {
-		fifo = logW // keeps fd numbering fixed; the init ignores fd 5 then
+	cmd.ExtraFiles = append(slices.Clip(o.ExtraFiles), sock, logW)
+	if o.Bootstrap.WaitStart {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExecSock)
 	}
-	cmd.ExtraFiles = append([]*os.File{sock, logW, fifo}, o.ExtraFiles...)
 	c := o.Bootstrap.Config
 	attr := &syscall.SysProcAttr{
 		Setsid: true,

@@ -20,8 +20,10 @@ const ContainerDir = "/run/notify"
 // ContainerPath is the NOTIFY_SOCKET value for the container's processes.
 const ContainerPath = ContainerDir + "/" + socketName
 
+// DirName is the name of the socket's directory in the state directory.
+const DirName = "notify"
+
 const (
-	dirName    = "notify"
 	socketName = "notify.sock"
 
 	// barrierTimeout bounds the wait for the host manager to acknowledge
@@ -59,7 +61,7 @@ func Listen(stateDir, hostSocket string) (*Socket, error) {
 	if hostSocket == "" {
 		return nil, errors.New("listen for sd_notify: empty NOTIFY_SOCKET")
 	}
-	dir := filepath.Join(stateDir, dirName)
+	dir := filepath.Join(stateDir, DirName)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
