@@ -199,9 +199,11 @@ func (c *Container) start(process *Process, waitStart bool) (retErr error) {
 }
 
 // runCreateHooks runs the prestart and createRuntime hooks in the
-// runtime's namespaces while the init waits before pivot_root.
+// runtime's namespaces while the init waits before pivot_root. Their
+// status is "created": the lifecycle puts them after step 2, when the
+// environment exists ("creating" is step 2 itself).
 func (c *Container) runCreateHooks(pid int) error {
-	state, err := hooks.State(c.ociStateAs(specs.StateCreating, pid))
+	state, err := hooks.State(c.ociStateAs(specs.StateCreated, pid))
 	if err != nil {
 		return err
 	}
@@ -219,18 +221,23 @@ func (c *Container) runPoststart() {
 	c.runWarnHooks(configs.Poststart, specs.StateRunning, c.state.InitProcessPid)
 }
 
-// runWarnHooks runs the hooks of a point whose failure only warns.
+// runWarnHooks runs the hooks of a point where a failure is a warning and
+// "the remaining hooks and lifecycle continue as if the hook had
+// succeeded" (runtime spec): every hook runs.
 func (c *Container) runWarnHooks(name configs.HookName, status specs.ContainerState, pid int) {
 	list := c.config.Hooks[name]
 	if len(list) == 0 {
 		return
 	}
 	state, err := hooks.State(c.ociStateAs(status, pid))
-	if err == nil {
-		err = hooks.RunAll(name, list, state)
-	}
 	if err != nil {
 		c.logger.Warn(err.Error(), "container", c.id)
+		return
+	}
+	for i, h := range list {
+		if err := hooks.Run(h, state); err != nil {
+			c.logger.Warn(fmt.Sprintf("%s hook #%d: %v", name, i, err), "container", c.id)
+		}
 	}
 }
 

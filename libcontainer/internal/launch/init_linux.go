@@ -189,7 +189,7 @@ func (p *initProc) beforePivot() error {
 			return err
 		}
 	}
-	return p.runHooks(configs.CreateContainer, specs.StateCreating, nil)
+	return p.runHooks(configs.CreateContainer, specs.StateCreated, nil)
 }
 
 // runHooks runs the hooks of one point from the init, with the state the

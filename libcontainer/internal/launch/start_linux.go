@@ -61,9 +61,10 @@ type Init struct {
 	Pid int
 	// Pidfd refers to the init process; -1 if the kernel gave none.
 	Pidfd int
-	cmd   *exec.Cmd
-	ch    *channel
-	logs  chan struct{}
+	cmd    *exec.Cmd
+	ch     *channel
+	logs   chan struct{}
+	reaped bool
 }
 
 // Start forks the init process, sends it the bootstrap, places it in its
@@ -121,6 +122,12 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 		}
 	}
 	if err := p.serve(o); err != nil {
+		var ie *InitError
+		if !errors.As(err, &ie) && !errors.Is(err, errInitExited) {
+			// Berth's side failed (a hook, the console socket) while
+			// the init waits: end it before waiting for its logs.
+			p.kill()
+		}
 		return nil, p.initError(err)
 	}
 	if !o.Bootstrap.WaitStart {
@@ -416,7 +423,12 @@ func (p *Init) closePidfd() {
 	}
 }
 
+// kill kills and reaps the init, once.
 func (p *Init) kill() {
+	if p.reaped {
+		return
+	}
+	p.reaped = true
 	_ = p.Signal(unix.SIGKILL)
 	p.ch.close()
 	_, _ = p.Wait()
