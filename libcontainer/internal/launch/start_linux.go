@@ -60,7 +60,7 @@ type Init struct {
 	// Pid is the init's pid in berth's pid namespace.
 	Pid int
 	// Pidfd refers to the init process; -1 if the kernel gave none.
-	Pidfd int
+	Pidfd  int
 	cmd    *exec.Cmd
 	ch     *channel
 	logs   chan struct{}
