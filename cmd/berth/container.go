@@ -170,7 +170,11 @@ func startContainer(g *globals, o *createOptions, run bool) (*libcontainer.Conta
 		err = writePidFile(o.pidFile, p)
 	}
 	if err == nil && run {
-		err = n.forward(c, g)
+		mainPid := 0 // the init's
+		if !o.io.detach {
+			mainPid = os.Getpid() // berth stays, as the process to watch
+		}
+		err = n.forward(c, g, mainPid)
 	}
 	if err != nil {
 		sio.close()

@@ -74,10 +74,11 @@ func (n *notifyProxy) listen(root, id string) error {
 	return nil
 }
 
-// forward waits for the container's READY=1 and relays it with the init's
-// pid, giving up when the init exits. A host that does not acknowledge the
-// barrier only earns a warning.
-func (n *notifyProxy) forward(c *libcontainer.Container, g *globals) error {
+// forward waits for the container's READY=1 and relays it with mainPid
+// (the init's pid, or berth's own for a foreground run, as runc reports
+// them), and gives up quietly when the init exits first, as runc does. A
+// host that does not acknowledge the barrier only earns a warning.
+func (n *notifyProxy) forward(c *libcontainer.Container, g *globals, mainPid int) error {
 	if n == nil || n.sock == nil {
 		return nil
 	}
@@ -110,13 +111,17 @@ func (n *notifyProxy) forward(c *libcontainer.Container, g *globals) error {
 		})
 		cancel()
 	}()
-	err = n.sock.Forward(ctx, pid)
+	if mainPid == 0 {
+		mainPid = pid
+	}
+	err = n.sock.Forward(ctx, mainPid)
 	switch {
 	case errors.Is(err, notify.ErrBarrierTimeout):
 		g.logger.Warn("NOTIFY_SOCKET: " + err.Error())
 		return nil
 	case errors.Is(err, context.Canceled):
-		return errors.New("NOTIFY_SOCKET: the container exited before it reported READY=1")
+		g.logger.Debug("NOTIFY_SOCKET: the container exited before it reported READY=1")
+		return nil
 	case err != nil:
 		return fmt.Errorf("NOTIFY_SOCKET: %w", err)
 	}

@@ -44,7 +44,7 @@ func startCommand(g *globals) *cli.Command {
 				if err := c.Exec(); err != nil {
 					return err
 				}
-				return n.forward(c, g)
+				return n.forward(c, g, 0)
 			case libcontainer.Stopped:
 				return errors.New("cannot start a container that has stopped")
 			case libcontainer.Running:

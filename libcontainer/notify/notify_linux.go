@@ -110,12 +110,16 @@ func (s *Socket) Close() error {
 //
 // Forward returns nil once the barrier is acknowledged, an error wrapping
 // ErrBarrierTimeout if it is not (callers should warn and go on, as runc
-// does), and ctx.Err() when ctx is cancelled first. It does not watch the
-// container: cancel ctx when the init exits.
+// does), and ctx.Err() when ctx is cancelled before READY=1 arrives. It
+// does not watch the container: cancel ctx when the init exits.
 func (s *Socket) Forward(ctx context.Context, pid int) error {
 	if err := s.waitReady(ctx); err != nil {
 		return err
 	}
+	// The container is ready: relay it even if the container exits
+	// meanwhile (a foreground run may end at once); only the barrier's
+	// own timeout bounds what follows.
+	ctx = context.WithoutCancel(ctx)
 	host, err := net.DialUnix("unixgram", nil, s.host)
 	if err != nil {
 		return fmt.Errorf("connect to NOTIFY_SOCKET %s: %w", s.host.Name, err)

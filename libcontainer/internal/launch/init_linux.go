@@ -193,7 +193,7 @@ func (p *initProc) beforePivot() error {
 }
 
 // runHooks runs the hooks of one point from the init, with the state the
-// spec gives for it; the pid is the init's own, as runc reports it.
+// spec gives for it; the pid is the init's as the host sees it.
 // Hooks without an env of their own get env (nil: the init's).
 func (p *initProc) runHooks(name configs.HookName, status specs.ContainerState, env []string) error {
 	list := p.cfg.Hooks[name]
@@ -204,7 +204,7 @@ func (p *initProc) runHooks(name configs.HookName, status specs.ContainerState, 
 		Version:     specs.Version,
 		ID:          p.b.ID,
 		Status:      status,
-		Pid:         unix.Getpid(),
+		Pid:         p.b.Pid,
 		Bundle:      p.cfg.Label("bundle"),
 		Annotations: p.cfg.Annotations,
 	})

@@ -79,6 +79,9 @@ type frame struct {
 type Bootstrap struct {
 	// ID is the container's id (names the session keyring).
 	ID string `json:"id"`
+	// Pid is the init's pid as the host sees it, for the hooks' state;
+	// Start fills it in.
+	Pid int `json:"pid,omitempty"`
 	// Config is the validated container config.
 	Config *configs.Config `json:"config"`
 	// Process is the user process to execve.

@@ -110,6 +110,7 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 		}
 	}()
 
+	o.Bootstrap.Pid = p.Pid
 	if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
 		return nil, p.sendError(err)
 	}
