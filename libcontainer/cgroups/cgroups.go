@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"context"
 	"errors"
 
 	"github.com/berthrt/berth/libcontainer/configs"
@@ -63,7 +64,29 @@ type Manager interface {
 	// (syscall.SysProcAttr.UseCgroupFD). The caller closes the fd. On v1 it
 	// returns -1 and ErrNotV2.
 	CgroupFD() (int, error)
+	// GetStats reads the cgroup's usage counters. A controller that is not
+	// there leaves its part zero.
+	GetStats() (*Stats, error)
+	// NotifyOOM returns a channel that receives a value each time the
+	// kernel's OOM killer acts in the cgroup (v1: an eventfd on
+	// memory.oom_control; v2: memory.events watched with inotify). The
+	// channel is closed when ctx is done or the cgroup is removed.
+	NotifyOOM(ctx context.Context) (<-chan struct{}, error)
+	// NotifyMemoryPressure is NotifyOOM for memory pressure at level (v1
+	// memory.pressure_level); v2 has no such events and returns an error
+	// wrapping errors.ErrUnsupported.
+	NotifyMemoryPressure(ctx context.Context, level PressureLevel) (<-chan struct{}, error)
 }
+
+// PressureLevel is a v1 memory pressure level.
+type PressureLevel string
+
+// The memory pressure levels of memory.pressure_level.
+const (
+	LowPressure      PressureLevel = "low"
+	MediumPressure   PressureLevel = "medium"
+	CriticalPressure PressureLevel = "critical"
+)
 
 // FreezerState is the state of a cgroup's freezer.
 type FreezerState string
