@@ -80,7 +80,7 @@ oci: build ## OCI runtime-tools validation; fails only if an expected-pass progr
 	RUNTIME=$(BIN) bash tests/oci/run.sh --gate
 
 .PHONY: test
-test: deps build lint unit integration oci ## everything CI runs, in order
+test: deps build lint unit integration integration-v2 oci ## everything CI runs, in order
 
 .PHONY: demo
 demo: deps build ## run a busybox container with bin/berth (root)

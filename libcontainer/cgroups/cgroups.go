@@ -15,9 +15,10 @@ type Manager interface {
 	Apply(pid int) error
 	// Set writes the limits in r, enabling the v2 controllers they need in
 	// the parents' cgroup.subtree_control. Fields that are zero (or nil)
-	// are left alone; a non-nil r.Devices is the whole device policy (v1
-	// only so far). Limits not implemented yet fail with an error wrapping
-	// errors.ErrUnsupported rather than being dropped.
+	// are left alone; a non-nil r.Devices is the whole device policy
+	// (v1 devices.allow/deny, v2 an eBPF device filter). Limits not
+	// implemented yet fail with an error wrapping errors.ErrUnsupported
+	// rather than being dropped.
 	Set(r *configs.Resources) error
 	// Destroy removes the cgroup directories and every cgroup below them.
 	// It retries briefly while the kernel reports EBUSY (tasks still

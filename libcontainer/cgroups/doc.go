@@ -18,6 +18,6 @@
 // Do not use this package to manage cgroups that systemd owns (use a systemd
 // driver, which asks systemd over D-Bus) or to read or change cgroups that the
 // caller did not create: Destroy removes the container's cgroup directories
-// and every cgroup below them. Device rules on cgroup v2 need an eBPF program
-// and are not applied yet.
+// and every cgroup below them. On cgroup v2, device rules become an eBPF
+// BPF_CGROUP_DEVICE program (github.com/cilium/ebpf) attached to the cgroup.
 package cgroups

@@ -110,8 +110,9 @@ func (m *v2Manager) set(r *configs.Resources) error {
 	if err := unsupportedV2(r); err != nil {
 		return err
 	}
-	// TODO(v2 device filter issue): r.Devices needs a BPF_CGROUP_DEVICE
-	// eBPF program (github.com/cilium/ebpf); they are not applied yet.
+	if err := m.setDevices(r); err != nil && !m.ignore(err) {
+		return err
+	}
 	writes, err := v2Writes(r)
 	if err != nil || len(writes) == 0 {
 		return err
@@ -131,6 +132,15 @@ func (m *v2Manager) set(r *configs.Resources) error {
 		}
 	}
 	return nil
+}
+
+// setDevices makes r.Devices the whole device policy of the cgroup, as an
+// eBPF device filter (see setDeviceFilter); nil leaves the policy alone.
+func (m *v2Manager) setDevices(r *configs.Resources) error {
+	if r.SkipDevices || r.Devices == nil {
+		return nil
+	}
+	return setDeviceFilter(m.dir, r.Devices)
 }
 
 // unsupportedV2 refuses the limits that this manager does not write yet.
@@ -265,7 +275,8 @@ func missing(need []string, list string) []string {
 	return out
 }
 
-// Destroy removes the directory and every cgroup below it.
+// Destroy removes the directory and every cgroup below it. The kernel
+// detaches the device filter with the cgroup.
 func (m *v2Manager) Destroy() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
