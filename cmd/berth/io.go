@@ -91,6 +91,11 @@ func setupStdio(p *libcontainer.Process, sp *specs.Process, o *ioOptions, rootUI
 		child := os.NewFile(uintptr(fds[1]), "console")
 		s.childEnds = append(s.childEnds, child)
 		p.ConsoleSocket = child
+		// The pty starts with berth's own terminal's size, so that the
+		// process never sees another one before the proxy runs.
+		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row != 0 && ws.Col != 0 {
+			p.ConsoleWidth, p.ConsoleHeight = ws.Col, ws.Row
+		}
 	case o.detach:
 		p.Stdin, p.Stdout, p.Stderr = os.Stdin, os.Stdout, os.Stderr
 	default:
