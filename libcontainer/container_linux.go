@@ -420,12 +420,17 @@ func (c *Container) OCIState() (*specs.State, error) {
 	return s, nil
 }
 
-// Processes returns the pids of every process in the container's cgroup.
+// Processes returns the pids of every process in the container's cgroup;
+// none once the cgroup is gone.
 func (c *Container) Processes() ([]int, error) {
 	if c.cgroup == nil {
-		return nil, errors.New("container has no cgroup")
+		return nil, errNoCgroup
 	}
-	return c.cgroup.GetAllPids()
+	pids, err := c.cgroup.GetAllPids()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return pids, err
 }
 
 // Signal sends sig to the container's init process. SIGKILL also kills
@@ -484,8 +489,14 @@ func (c *Container) signalAll(s unix.Signal) error {
 	return err
 }
 
-// Pause freezes the container's processes.
+// Pause freezes the container's processes. The container must be created
+// or running (ErrNotRunning otherwise, a paused one included, as runc).
 func (c *Container) Pause() error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := c.Status()
 	if err != nil {
 		return err
@@ -494,19 +505,24 @@ func (c *Container) Pause() error {
 		return ErrNotRunning
 	}
 	if c.cgroup == nil {
-		return errors.New("container has no cgroup")
+		return errNoCgroup
 	}
 	return c.cgroup.Freeze(cgroups.Frozen)
 }
 
-// Resume thaws a paused container.
+// Resume thaws a paused container (ErrNotPaused otherwise).
 func (c *Container) Resume() error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := c.Status()
 	if err != nil {
 		return err
 	}
 	if st != Paused {
-		return errors.New("container not paused")
+		return ErrNotPaused
 	}
 	return c.cgroup.Freeze(cgroups.Thawed)
 }

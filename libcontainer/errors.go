@@ -17,6 +17,9 @@ var (
 	// ErrNotRunning is returned for an operation that needs a live
 	// container.
 	ErrNotRunning = errors.New("container not running")
+	// ErrNotPaused is returned by Resume for a container that is not
+	// paused.
+	ErrNotPaused = errors.New("container not paused")
 	// ErrNotCreated is returned by Exec on a container that is not in
 	// the created state.
 	ErrNotCreated = errors.New("container is not in the created state")

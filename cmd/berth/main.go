@@ -94,13 +94,18 @@ Open Container Initiative specification; it accepts runc's command line.`,
 		Commands: []*cli.Command{
 			createCommand(g),
 			deleteCommand(g),
+			eventsCommand(g),
 			featuresCommand(),
 			killCommand(g),
 			listCommand(g),
+			pauseCommand(g),
+			psCommand(g),
+			resumeCommand(g),
 			runCommand(g),
 			specCommand(),
 			startCommand(g),
 			stateCommand(g),
+			updateCommand(g),
 		},
 		CommandNotFound: func(_ context.Context, _ *cli.Command, name string) {
 			fmt.Fprintf(os.Stderr, "No help topic for '%s'\n", name)
