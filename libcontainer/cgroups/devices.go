@@ -3,6 +3,7 @@ package cgroups
 import (
 	"bufio"
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -137,15 +138,61 @@ func (p *devPolicy) apply(r *configs.DeviceRule) error {
 
 // targetPolicy is the policy that rules describe, starting from "deny
 // everything": a rule list is the whole policy, not a change to the current
-// one.
+// one. Errors name the rule as linux.resources.devices[i] (a
+// *configs.FieldError).
 func targetPolicy(rules []*configs.DeviceRule) (devPolicy, error) {
 	p := devPolicy{except: map[devKey]devAccess{}}
-	for _, r := range rules {
-		if err := p.apply(r); err != nil {
-			return devPolicy{}, err
+	for i, r := range rules {
+		err := p.checkHole(r)
+		if err == nil {
+			err = p.apply(r)
+		}
+		if err != nil {
+			return devPolicy{}, &configs.FieldError{Field: fmt.Sprintf("linux.resources.devices[%d]", i), Err: err}
 		}
 	}
 	return p, nil
+}
+
+// errDeviceHole is wrapped by the error of a rule list that cuts a hole in
+// a wildcard exception (see checkHole).
+var errDeviceHole = errors.New("the devices cgroup cannot express it")
+
+// checkHole refuses a rule that would take access away from part of a
+// wildcard exception: "allow c *:* rwm" then "deny c 1:3 rwm" under a deny
+// default. The kernel removes only the exception with exactly the rule's
+// type and numbers, so the wildcard keeps granting 1:3, and the deny is
+// silently lost (devcgroup_update_access, dev_exception_rm). The same holds
+// the other way round under an allow default. The v2 filter follows the v1
+// semantics, so the rule list is refused on both versions, as runc's device
+// emulator does; the kernel cannot split the wildcard into 2^40 exceptions.
+func (p *devPolicy) checkHole(r *configs.DeviceRule) error {
+	if r.Allow != p.allow || (r.Type != configs.BlockDevice && r.Type != configs.CharDevice) {
+		return nil // adds to the exceptions, or sets the default
+	}
+	a, err := parseAccess(r.Permissions)
+	if err != nil {
+		return err
+	}
+	k := devKey{r.Type, r.Major, r.Minor}
+	for _, w := range []devKey{
+		{r.Type, configs.Wildcard, r.Minor},
+		{r.Type, r.Major, configs.Wildcard},
+		{r.Type, configs.Wildcard, configs.Wildcard},
+	} {
+		if w == k {
+			continue
+		}
+		if both := p.except[w] & a; both != 0 {
+			verb, other := "deny", "allowed"
+			if r.Allow {
+				verb, other = "allow", "denied"
+			}
+			return fmt.Errorf("%s %s %s would cut a hole in the %s wildcard %s %s: %w",
+				verb, k, a, other, w, p.except[w], errDeviceHole)
+		}
+	}
+	return nil
 }
 
 // parseDevicesList parses a v1 devices.list: "a *:* rwm" alone means allow

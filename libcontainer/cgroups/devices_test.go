@@ -1,6 +1,8 @@
 package cgroups
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -183,4 +185,49 @@ func FuzzDevicesTransition(f *testing.F) {
 			t.Fatalf("after the writes: %v, want %v", got, want)
 		}
 	})
+}
+
+// TestTargetPolicyHoles checks that a rule taking access away from part of
+// a wildcard exception is refused, as runc refuses it, rather than lost.
+func TestTargetPolicyHoles(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules []*configs.DeviceRule
+		// hole is the index of the refused rule; -1 when the list is fine.
+		hole int
+	}{
+		{"deny inside an allowed wildcard", []*configs.DeviceRule{rule(true, 'c', w, w, "rwm"), rule(false, 'c', 1, 3, "rwm")}, 1},
+		{"deny inside an allowed major", []*configs.DeviceRule{rule(true, 'c', 1, w, "rw"), rule(false, 'c', 1, 3, "r")}, 1},
+		{"deny inside an allowed minor", []*configs.DeviceRule{rule(true, 'c', w, 3, "r"), rule(false, 'c', 1, 3, "rw")}, 1},
+		{"deny of a major inside the wildcard", []*configs.DeviceRule{rule(true, 'c', w, w, "m"), rule(false, 'c', 1, w, "rwm")}, 1},
+		{"allow inside a denied wildcard", []*configs.DeviceRule{rule(true, 'a', w, w, "rwm"), rule(false, 'c', w, w, "w"), rule(true, 'c', 1, 3, "w")}, 2},
+		{"after the default rules", append(append([]*configs.DeviceRule{}, defaultRules...), rule(false, 'c', 1, 9, "m")), len(defaultRules)},
+		{"no common permission", []*configs.DeviceRule{rule(true, 'c', w, w, "m"), rule(false, 'c', 1, 3, "rw")}, -1},
+		{"other type", []*configs.DeviceRule{rule(true, 'b', w, w, "rwm"), rule(false, 'c', 1, 3, "rwm")}, -1},
+		{"the same wildcard", []*configs.DeviceRule{rule(true, 'c', w, w, "rwm"), rule(false, 'c', w, w, "rwm")}, -1},
+		{"an exact exception", []*configs.DeviceRule{rule(true, 'c', 1, 3, "rwm"), rule(false, 'c', 1, 3, "w")}, -1},
+		{"deny adds to an allow default", []*configs.DeviceRule{rule(true, 'a', w, w, "rwm"), rule(false, 'c', 1, 3, "rwm")}, -1},
+		{"the default rules", defaultRules, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := targetPolicy(tt.rules)
+			if tt.hole < 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ferr *configs.FieldError
+			if !errors.As(err, &ferr) || !errors.Is(err, errDeviceHole) {
+				t.Fatalf("err = %v, want a FieldError wrapping errDeviceHole", err)
+			}
+			if want := fmt.Sprintf("linux.resources.devices[%d]", tt.hole); ferr.Field != want {
+				t.Errorf("field %q, want %q (err %v)", ferr.Field, want, err)
+			}
+			if !strings.Contains(err.Error(), "would cut a hole in the") {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
 }

@@ -3,7 +3,6 @@ package cgroups
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,8 +45,8 @@ func newV2(h *host, c *configs.Cgroup, paths map[string]string) (*v2Manager, err
 
 func (m *v2Manager) ignore(err error) bool { return m.rootless && isPermission(err) }
 
-// Apply creates the directory and moves pid in. It enables no controller:
-// Set does that when a limit needs one.
+// Apply creates the directory, enables the host's controllers for it (see
+// enableAll) and moves pid in.
 func (m *v2Manager) Apply(pid int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -58,6 +57,7 @@ func (m *v2Manager) Apply(pid int) error {
 		}
 		return fmt.Errorf("apply cgroup: %w", err)
 	}
+	m.enableAll()
 	if pid == -1 {
 		return nil
 	}
@@ -74,13 +74,15 @@ func (m *v2Manager) Apply(pid int) error {
 // hierarchy has no per-thread placement outside threaded subtrees.
 func (m *v2Manager) ApplyThread() (int, error) { return m.CgroupFD() }
 
-// CgroupFD opens the cgroup directory, creating it when missing.
+// CgroupFD opens the cgroup directory, creating it when missing and
+// enabling the host's controllers for it as Apply does.
 func (m *v2Manager) CgroupFD() (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := mkdirAll(m.dir); err != nil {
 		return -1, fmt.Errorf("open cgroup fd: %w", err)
 	}
+	m.enableAll()
 	fd, err := unix.Open(m.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open cgroup fd: %w", &os.PathError{Op: "open", Path: m.dir, Err: err})
@@ -88,7 +90,26 @@ func (m *v2Manager) CgroupFD() (int, error) {
 	return fd, nil
 }
 
-// Set enables the controllers that r needs and writes its limits.
+// enableAll enables, on a best-effort basis, the hierarchy's controllers
+// for the cgroup, as runc does when it creates one, so that the usage
+// counters (memory.current, memory.events, io.stat, pids.current) exist
+// even for a container without limits. It leaves out what an ancestor
+// cannot give (a delegated subtree without a controller) and stops at an
+// ancestor with processes of its own; Set reports such a controller if a
+// limit needs it.
+func (m *v2Manager) enableAll() {
+	avail, err := readFile(m.root, "cgroup.controllers")
+	if err != nil {
+		return
+	}
+	_ = walkV2Controllers(m.root, m.dir, strings.Fields(avail), true)
+}
+
+// Set checks r, enables the controllers it needs and writes its limits.
+// Nothing is written when r is invalid, names a controller or a file that
+// the host lacks, or (with MemoryCheckBeforeUpdate) sets a memory limit at
+// or below the current usage. When the kernel refuses one of the writes,
+// the files written before it get their previous values back.
 func (m *v2Manager) Set(r *configs.Resources) error {
 	if r == nil {
 		return nil
@@ -101,164 +122,356 @@ func (m *v2Manager) Set(r *configs.Resources) error {
 	return nil
 }
 
-// v2write is one interface file write of a Set.
-type v2write struct {
-	ctrl, file, value string
-}
-
 func (m *v2Manager) set(r *configs.Resources) error {
-	if err := unsupportedV2(r); err != nil {
+	writes, err := planV2(r)
+	if err != nil {
 		return err
 	}
-	if err := m.setDevices(r); err != nil && !m.ignore(err) {
-		return err
-	}
-	writes, err := v2Writes(r)
-	if err != nil || len(writes) == 0 {
-		return err
-	}
-	var need []string
-	for _, w := range writes {
-		if w.ctrl != "" && !slices.Contains(need, w.ctrl) {
-			need = append(need, w.ctrl)
-		}
-	}
-	if err := m.enableControllers(need); err != nil && !m.ignore(err) {
-		return err
-	}
-	for _, w := range writes {
-		if err := writeFile(m.dir, w.file, w.value); err != nil && !m.ignore(err) {
+	devices := !r.SkipDevices && r.Devices != nil
+	if devices {
+		// The same check that setDeviceFilter makes, made before
+		// anything is written.
+		if _, err := targetPolicy(r.Devices); err != nil {
 			return err
 		}
+	}
+	if err := m.prepare(writes); err != nil {
+		return err
+	}
+	if err := checkMemoryUsageV2(m.dir, r); err != nil {
+		return err
+	}
+	writes, err = m.resolve(writes)
+	if err != nil {
+		return err
+	}
+	snap := snapshotV2(m.dir, writes)
+	writes = snap.keepQuota(writes)
+	done, err := m.write(writes)
+	if err == nil && devices {
+		if err = setDeviceFilter(m.dir, r.Devices); err != nil {
+			if m.ignore(err) {
+				err = nil
+			} else {
+				err = v2Err("devices", err)
+			}
+		}
+	}
+	if err != nil {
+		snap.restore(m.dir, done)
+		return err
 	}
 	return nil
 }
 
-// setDevices makes r.Devices the whole device policy of the cgroup, as an
-// eBPF device filter (see setDeviceFilter); nil leaves the policy alone.
-func (m *v2Manager) setDevices(r *configs.Resources) error {
-	if r.SkipDevices || r.Devices == nil {
-		return nil
-	}
-	return setDeviceFilter(m.dir, r.Devices)
-}
-
-// unsupportedV2 refuses the limits that this manager does not write yet.
-func unsupportedV2(r *configs.Resources) error {
-	var names []string
-	add := func(set bool, name string) {
-		if set {
-			names = append(names, name)
+// prepare enables the controllers that writes need. A controller that the
+// hierarchy's root lacks fails with an error wrapping
+// errors.ErrUnsupported and naming the first resource that needs it.
+func (m *v2Manager) prepare(writes []v2write) error {
+	var need []string
+	first := map[string]string{}
+	for _, w := range writes {
+		if w.ctrl != "" && !slices.Contains(need, w.ctrl) {
+			need = append(need, w.ctrl)
+			first[w.ctrl] = w.field
 		}
 	}
-	add(r.CPUBurst != nil, "cpu burst")
-	add(r.CPUIdle != nil, "cpu idle")
-	add(r.CPURtRuntime != 0 || r.CPURtPeriod != 0, "cpu realtime")
-	add(r.MemorySwappiness != nil, "memory swappiness (cgroup v1 only)")
-	add(r.OomKillDisable, "oom kill disable (cgroup v1 only)")
-	add(r.BlkioWeight != 0 || r.BlkioLeafWeight != 0 || len(r.BlkioWeightDevice) > 0 ||
-		len(r.BlkioThrottleReadBpsDevice) > 0 || len(r.BlkioThrottleWriteBpsDevice) > 0 ||
-		len(r.BlkioThrottleReadIOPSDevice) > 0 || len(r.BlkioThrottleWriteIOPSDevice) > 0, "io")
-	add(len(r.HugetlbLimit) > 0, "hugetlb")
-	add(len(r.Rdma) > 0, "rdma")
-	add(r.NetClsClassid != 0 || len(r.NetPrioIfpriomap) > 0, "net_cls/net_prio (cgroup v1 only)")
-	if names == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", strings.Join(names, ", "), errors.ErrUnsupported)
-}
-
-// v2Writes lists the interface file writes for r, in order, with the
-// controller each needs.
-func v2Writes(r *configs.Resources) ([]v2write, error) {
-	var w []v2write
-	if r.CpusetCpus != "" {
-		w = append(w, v2write{"cpuset", "cpuset.cpus", r.CpusetCpus})
-	}
-	if r.CpusetMems != "" {
-		w = append(w, v2write{"cpuset", "cpuset.mems", r.CpusetMems})
-	}
-	if weight := sharesToWeight(r.CPUShares); weight != 0 {
-		w = append(w, v2write{"cpu", "cpu.weight", strconv.FormatUint(weight, 10)})
-	}
-	if r.CPUQuota != 0 || r.CPUPeriod != 0 {
-		// cpu.max is "$QUOTA $PERIOD"; the period may be left out.
-		v := "max"
-		if r.CPUQuota > 0 {
-			v = strconv.FormatInt(r.CPUQuota, 10)
-		}
-		if r.CPUPeriod != 0 {
-			v += " " + strconv.FormatUint(r.CPUPeriod, 10)
-		}
-		w = append(w, v2write{"cpu", "cpu.max", v})
-	}
-	swap, setSwap, err := swapToV2(r.MemorySwap, r.Memory)
-	if err != nil {
-		return nil, err
-	}
-	if setSwap {
-		w = append(w, v2write{"memory", "memory.swap.max", swap})
-	}
-	if r.Memory != 0 {
-		w = append(w, v2write{"memory", "memory.max", limitString(r.Memory)})
-	}
-	if r.MemoryReservation != 0 {
-		w = append(w, v2write{"memory", "memory.low", limitString(r.MemoryReservation)})
-	}
-	if r.PidsLimit != nil {
-		w = append(w, v2write{"pids", "pids.max", limitString(*r.PidsLimit)})
-	}
-	for _, k := range slices.Sorted(maps.Keys(r.Unified)) {
-		if k == "" || strings.ContainsRune(k, '/') || strings.HasPrefix(k, ".") {
-			return nil, fmt.Errorf("unified %q: not a cgroup interface file name", k)
-		}
-		ctrl, _, _ := strings.Cut(k, ".")
-		if ctrl == "cgroup" {
-			ctrl = ""
-		}
-		w = append(w, v2write{ctrl, k, r.Unified[k]})
-	}
-	return w, nil
-}
-
-// enableControllers makes each controller in need available in the cgroup
-// by adding it to the cgroup.subtree_control of every ancestor below root
-// that lacks it. It writes nothing when cgroup.controllers already lists
-// them all.
-func (m *v2Manager) enableControllers(need []string) error {
 	if len(need) == 0 {
 		return nil
 	}
-	have, err := readFile(m.dir, "cgroup.controllers")
+	avail, err := readFile(m.root, "cgroup.controllers")
+	if err != nil {
+		return err
+	}
+	if gone := missing(need, avail); gone != nil {
+		c := gone[0]
+		return v2Errf(first[c], "the cgroup v2 %s controller is not available on this host: %w", c, errors.ErrUnsupported)
+	}
+	if err := enableV2Controllers(m.root, m.dir, need); err != nil && !m.ignore(err) {
+		fields := make([]string, len(need))
+		for i, c := range need {
+			fields[i] = "linux.resources." + first[c]
+		}
+		return fmt.Errorf("%s: %w", strings.Join(fields, ", "), err)
+	}
+	return nil
+}
+
+// checkMemoryUsageV2 refuses, for memory.checkBeforeUpdate, a memory or
+// memory+swap limit at or below the cgroup's current memory usage, as runc
+// does (CheckMemoryUsage). An unreadable usage checks nothing.
+func checkMemoryUsageV2(dir string, r *configs.Resources) error {
+	if !r.MemoryCheckBeforeUpdate || (r.Memory <= 0 && r.MemorySwap <= 0) {
+		return nil
+	}
+	s, err := readFile(dir, "memory.current")
+	if err != nil {
+		return nil
+	}
+	usage, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return nil
+	}
+	if r.MemorySwap > 0 && uint64(r.MemorySwap) <= usage {
+		return v2Errf("memory.swap", "memory+swap limit %d is not above the current usage %d (memory.checkBeforeUpdate)", r.MemorySwap, usage)
+	}
+	if r.Memory > 0 && uint64(r.Memory) <= usage {
+		return v2Errf("memory.limit", "limit %d is not above the current usage %d (memory.checkBeforeUpdate)", r.Memory, usage)
+	}
+	return nil
+}
+
+// resolve makes each write's host-dependent choice (see writeCond) and
+// fails, naming the resource, when a file that a write needs is missing.
+func (m *v2Manager) resolve(writes []v2write) ([]v2write, error) {
+	exists := func(file string) bool {
+		err := unix.Access(filepath.Join(m.dir, file), unix.F_OK)
+		return err == nil
+	}
+	out := make([]v2write, 0, len(writes))
+	for _, w := range writes {
+		switch w.cond {
+		case condAlways:
+		case condOptional:
+			if !exists(w.file) {
+				continue
+			}
+		case condAlt:
+			if !exists(w.file) {
+				w = *w.alt
+			}
+		case condBFQDevice:
+			if !bfqDeviceWeights(m.dir) {
+				w = *w.alt
+			}
+		}
+		if !exists(w.file) {
+			p := filepath.Join(m.dir, w.file)
+			return nil, v2Errf(w.field, "%s: %s: %w", p, w.missing, os.ErrNotExist)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// bfqDeviceWeights reports whether io.bfq.weight takes per-device weights:
+// since Linux 5.4 it reads "default N" and then a line per device, before
+// that a bare number.
+func bfqDeviceWeights(dir string) bool {
+	s, err := readFile(dir, "io.bfq.weight")
+	if err != nil {
+		return false
+	}
+	_, err = strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	return err != nil
+}
+
+// write performs writes in order and returns those that succeeded. A write
+// marked retry that fails with EINVAL is tried again after the others.
+func (m *v2Manager) write(writes []v2write) ([]v2write, error) {
+	var done, later []v2write
+	one := func(w v2write) error {
+		v := w.value
+		if v == "" {
+			// An empty write(2) does not reach the kernel's parser;
+			// a lone newline is the empty value ("cpuset.cpus").
+			v = "\n"
+		}
+		err := writeFile(m.dir, w.file, v)
+		if err == nil {
+			done = append(done, w)
+		}
+		return err
+	}
+	for _, w := range writes {
+		err := one(w)
+		if w.retry && errors.Is(err, unix.EINVAL) {
+			later = append(later, w)
+			continue
+		}
+		if err != nil && !m.ignore(err) {
+			return done, v2Err(w.field, err)
+		}
+	}
+	for _, w := range later {
+		if err := one(w); err != nil && !m.ignore(err) {
+			return done, v2Err(w.field, err)
+		}
+	}
+	return done, nil
+}
+
+// v2Snapshot holds the content that the files of a Set had before it, to
+// put back when the kernel refuses one of the writes.
+type v2Snapshot map[string]string
+
+// snapshotV2 reads the files that writes are about to change. A file that
+// cannot be read (cgroup.kill, memory.reclaim) is not restored.
+func snapshotV2(dir string, writes []v2write) v2Snapshot {
+	s := v2Snapshot{}
+	for _, w := range writes {
+		if _, ok := s[w.file]; ok {
+			continue
+		}
+		if v, err := readFile(dir, w.file); err == nil {
+			s[w.file] = v
+		}
+	}
+	return s
+}
+
+// keepQuota fills in the current quota of the writes marked keepQuota.
+func (s v2Snapshot) keepQuota(writes []v2write) []v2write {
+	for i, w := range writes {
+		if !w.keepQuota {
+			continue
+		}
+		quota := "max"
+		if f := strings.Fields(s[w.file]); len(f) > 0 {
+			quota = f[0]
+		}
+		writes[i].value = quota + " " + w.value
+	}
+	return writes
+}
+
+// restore writes back, newest first, what done changed. A keyed line gets
+// the previous line for its key, or the kernel's "no limit" for that key
+// when it had none; other files get their previous content.
+func (s v2Snapshot) restore(dir string, done []v2write) {
+	restored := map[string]bool{}
+	for _, w := range slices.Backward(done) {
+		old, ok := s[w.file]
+		if !ok {
+			continue
+		}
+		if w.key == "" {
+			if restored[w.file] {
+				continue
+			}
+			restored[w.file] = true
+			for line := range strings.SplitSeq(old, "\n") {
+				if line == "" {
+					line = "\n"
+				}
+				_ = writeFile(dir, w.file, line)
+			}
+			continue
+		}
+		_ = writeFile(dir, w.file, previousLine(w.file, w.key, old))
+	}
+}
+
+// previousLine returns the line of a keyed file's old content for key, or
+// the line that resets key.
+func previousLine(file, key, old string) string {
+	for line := range strings.SplitSeq(old, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == key {
+			return line
+		}
+	}
+	if key == "default" {
+		// io.bfq.weight before Linux 5.4 holds the bare default weight.
+		return strings.TrimSpace(old)
+	}
+	switch file {
+	case "io.max":
+		return key + " rbps=max wbps=max riops=max wiops=max"
+	case "rdma.max":
+		return key + " hca_handle=max hca_object=max"
+	}
+	return key + " default" // io.weight, io.bfq.weight
+}
+
+// enableControllers makes each controller in need available in the
+// cgroup; see enableV2Controllers.
+func (m *v2Manager) enableControllers(need []string) error {
+	return enableV2Controllers(m.root, m.dir, need)
+}
+
+// enableV2Controllers makes each controller in need available in the
+// cgroup dir of the cgroup2 hierarchy mounted at root, by adding it to the
+// cgroup.subtree_control of every ancestor below root that lacks it. It
+// writes nothing when dir's cgroup.controllers already lists them all. A
+// controller that an ancestor cannot give fails with an error wrapping
+// errors.ErrUnsupported.
+func enableV2Controllers(root, dir string, need []string) error {
+	return walkV2Controllers(root, dir, need, false)
+}
+
+// walkV2Controllers is enableV2Controllers; with bestEffort, it enables at
+// each level what that level can give and stops, without an error, where
+// enabling fails.
+//
+// It never enables a controller in an ancestor (below root) that has
+// processes of its own: the kernel refuses the domain controllers there
+// (EBUSY, the "no internal processes" rule of cgroup-v2.rst), but takes
+// the threaded ones (cpu, pids), which turns the ancestor into a threaded
+// domain and its other children into "domain invalid" cgroups that cannot
+// take a process.
+func walkV2Controllers(root, dir string, need []string, bestEffort bool) error {
+	if len(need) == 0 {
+		return nil
+	}
+	have, err := readFile(dir, "cgroup.controllers")
 	if err != nil {
 		return err
 	}
 	if missing(need, have) == nil {
 		return nil
 	}
-	rel, err := filepath.Rel(m.root, m.dir)
+	rel, err := filepath.Rel(root, dir)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-		return fmt.Errorf("enable controllers %s: %s is not below %s", strings.Join(need, " "), m.dir, m.root)
+		return fmt.Errorf("enable controllers %s: %s is not below %s", strings.Join(need, " "), dir, root)
 	}
-	parent := m.root
+	parent := root
 	for name := range strings.SplitSeq(rel, "/") {
-		sub, err := readFile(parent, "cgroup.subtree_control")
+		if err := enableLevel(root, parent, need, bestEffort); err != nil {
+			if bestEffort {
+				return nil
+			}
+			return err
+		}
+		parent = filepath.Join(parent, name)
+	}
+	return nil
+}
+
+// enableLevel adds the controllers of need that dir lacks to its
+// cgroup.subtree_control; see walkV2Controllers.
+func enableLevel(root, dir string, need []string, bestEffort bool) error {
+	sub, err := readFile(dir, "cgroup.subtree_control")
+	if err != nil {
+		return err
+	}
+	add := missing(need, sub)
+	if add == nil {
+		return nil
+	}
+	avail, err := readFile(dir, "cgroup.controllers")
+	if err != nil {
+		return err
+	}
+	if gone := missing(add, avail); gone != nil {
+		if !bestEffort {
+			return fmt.Errorf("enable controllers %s: not available in %s: %w", strings.Join(gone, " "), dir, errors.ErrUnsupported)
+		}
+		if add = slices.DeleteFunc(add, func(c string) bool { return slices.Contains(gone, c) }); len(add) == 0 {
+			return nil
+		}
+	}
+	if dir != root {
+		pids, err := readPids(dir)
 		if err != nil {
 			return err
 		}
-		if add := missing(need, sub); add != nil {
-			avail, err := readFile(parent, "cgroup.controllers")
-			if err != nil {
-				return err
-			}
-			if gone := missing(add, avail); gone != nil {
-				return fmt.Errorf("enable controllers %s: not available in %s", strings.Join(gone, " "), parent)
-			}
-			if err := writeFile(parent, "cgroup.subtree_control", "+"+strings.Join(add, " +")); err != nil {
-				return err
-			}
+		if len(pids) > 0 {
+			return fmt.Errorf("enable controllers %s in %s: it has processes of its own, and cgroup v2 lets only a cgroup without processes give controllers to its children: %w",
+				strings.Join(add, " "), dir, unix.EBUSY)
 		}
-		parent = filepath.Join(parent, name)
+	}
+	if err := writeFile(dir, "cgroup.subtree_control", "+"+strings.Join(add, " +")); err != nil {
+		return fmt.Errorf("enable controllers %s: %w", strings.Join(add, " "), err)
 	}
 	return nil
 }

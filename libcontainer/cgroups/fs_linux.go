@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -24,10 +23,20 @@ type v1Manager struct {
 	// paths maps each controller to its directory; comounted controllers
 	// ("cpu", "cpuacct") share one.
 	paths map[string]string
+	// unifiedRoot is the mountpoint of a hybrid host's cgroup2 hierarchy
+	// (the parents of paths[""]), or "".
+	unifiedRoot string
+	// rtRuntime and rtPeriod are the config's realtime limits, which Apply
+	// writes before a process joins the cpu cgroup (see setRtSched).
+	rtRuntime int64
+	rtPeriod  uint64
 }
 
 func newV1(h *host, c *configs.Cgroup, paths map[string]string) (*v1Manager, error) {
-	m := &v1Manager{rootless: c.Rootless}
+	m := &v1Manager{rootless: c.Rootless, unifiedRoot: h.unifiedRoot}
+	if c.Resources != nil {
+		m.rtRuntime, m.rtPeriod = c.CPURtRuntime, c.CPURtPeriod
+	}
 	if paths != nil {
 		m.paths = maps.Clone(paths)
 		return m, nil
@@ -119,6 +128,11 @@ func (m *v1Manager) apply(join func(dir string) error) error {
 				return fail(err)
 			}
 		}
+		if m.paths["cpu"] == dir {
+			if err := m.setRtSched(dir, m.rtRuntime, m.rtPeriod); err != nil {
+				return fail(err)
+			}
+		}
 		if err := join(dir); err != nil && !m.ignore(err) {
 			return fail(err)
 		}
@@ -166,237 +180,32 @@ func fillCpuset(dir string, created []string) error {
 	return nil
 }
 
-// Set writes the limits in r.
+// Set checks every limit in r (see checkV1), then writes them in runc's
+// order. Bad input writes nothing.
 func (m *v1Manager) Set(r *configs.Resources) error {
 	if r == nil {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := unsupportedV1(r); err != nil {
+	p, err := m.checkV1(r)
+	if err != nil {
 		return fmt.Errorf("set cgroup: %w", err)
 	}
-	for _, set := range []func(*configs.Resources) error{
-		m.setDevices, m.setCpuset, m.setCPU, m.setMemory, m.setPids,
+	for _, set := range []func(*configs.Resources, *v1Plan) error{
+		m.setCpuset, m.setDevices, m.setMemory, m.setCPU, m.setPids,
+		m.setBlkio, m.setHugetlb, m.setNetwork, m.setRdma,
 	} {
-		if err := set(r); err != nil {
+		if err := set(r, p); err != nil {
 			return fmt.Errorf("set cgroup: %w", err)
 		}
 	}
 	return nil
 }
 
-// unsupportedV1 refuses the limits that this manager does not write yet,
-// rather than dropping them silently.
-func unsupportedV1(r *configs.Resources) error {
-	var names []string
-	add := func(set bool, name string) {
-		if set {
-			names = append(names, name)
-		}
-	}
-	add(r.CPUBurst != nil, "cpu burst")
-	add(r.CPUIdle != nil, "cpu idle")
-	add(r.CPURtRuntime != 0 || r.CPURtPeriod != 0, "cpu realtime")
-	add(r.BlkioWeight != 0 || r.BlkioLeafWeight != 0 || len(r.BlkioWeightDevice) > 0 ||
-		len(r.BlkioThrottleReadBpsDevice) > 0 || len(r.BlkioThrottleWriteBpsDevice) > 0 ||
-		len(r.BlkioThrottleReadIOPSDevice) > 0 || len(r.BlkioThrottleWriteIOPSDevice) > 0, "blkio")
-	add(len(r.HugetlbLimit) > 0, "hugetlb")
-	add(r.NetClsClassid != 0 || len(r.NetPrioIfpriomap) > 0, "net_cls/net_prio")
-	add(len(r.Rdma) > 0, "rdma")
-	add(len(r.Unified) > 0, "unified (cgroup v2 only)")
-	if names == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", strings.Join(names, ", "), errors.ErrUnsupported)
-}
-
-// dir returns ctrl's directory, or an error when a limit needs it and the
-// controller is not mounted (nil for a rootless manager, which skips it).
-func (m *v1Manager) dir(ctrl string) (string, error) {
-	if d := m.paths[ctrl]; d != "" {
-		return d, nil
-	}
-	if m.rootless {
-		return "", nil
-	}
-	return "", fmt.Errorf("%s cgroup controller not mounted", ctrl)
-}
-
-// write writes one file, ignoring permission errors for a rootless manager.
-func (m *v1Manager) write(dir, name, data string) error {
-	if dir == "" {
-		return nil
-	}
-	if err := writeFile(dir, name, data); err != nil && !m.ignore(err) {
-		return err
-	}
-	return nil
-}
-
-func (m *v1Manager) setPids(r *configs.Resources) error {
-	if r.PidsLimit == nil {
-		return nil
-	}
-	dir, err := m.dir("pids")
-	if err != nil {
-		return err
-	}
-	return m.write(dir, "pids.max", limitString(*r.PidsLimit))
-}
-
-func (m *v1Manager) setCpuset(r *configs.Resources) error {
-	if r.CpusetCpus == "" && r.CpusetMems == "" {
-		return nil
-	}
-	dir, err := m.dir("cpuset")
-	if err != nil {
-		return err
-	}
-	if r.CpusetCpus != "" {
-		if err := m.write(dir, "cpuset.cpus", r.CpusetCpus); err != nil {
-			return err
-		}
-	}
-	if r.CpusetMems != "" {
-		return m.write(dir, "cpuset.mems", r.CpusetMems)
-	}
-	return nil
-}
-
-func (m *v1Manager) setCPU(r *configs.Resources) error {
-	if r.CPUShares == 0 && r.CPUQuota == 0 && r.CPUPeriod == 0 {
-		return nil
-	}
-	dir, err := m.dir("cpu")
-	if err != nil {
-		return err
-	}
-	if r.CPUShares != 0 {
-		if err := m.write(dir, "cpu.shares", strconv.FormatUint(r.CPUShares, 10)); err != nil {
-			return err
-		}
-	}
-	period := func() error {
-		if r.CPUPeriod == 0 {
-			return nil
-		}
-		return m.write(dir, "cpu.cfs_period_us", strconv.FormatUint(r.CPUPeriod, 10))
-	}
-	quota := func() error {
-		if r.CPUQuota == 0 {
-			return nil
-		}
-		return m.write(dir, "cpu.cfs_quota_us", strconv.FormatInt(r.CPUQuota, 10))
-	}
-	// The kernel checks quota against period at every write, so a pair
-	// that is valid together may fail in one order: retry in the other.
-	if err := period(); err != nil {
-		if !errors.Is(err, unix.EINVAL) || r.CPUQuota == 0 {
-			return err
-		}
-		if err := quota(); err != nil {
-			return err
-		}
-		return period()
-	}
-	return quota()
-}
-
-func (m *v1Manager) setMemory(r *configs.Resources) error {
-	if r.Memory == 0 && r.MemorySwap == 0 && r.MemoryReservation == 0 &&
-		r.MemorySwappiness == nil && !r.OomKillDisable {
-		return nil
-	}
-	dir, err := m.dir("memory")
-	if err != nil || dir == "" {
-		return err
-	}
-	if err := m.setMemoryLimits(dir, r); err != nil {
-		return err
-	}
-	if r.MemoryReservation != 0 {
-		if err := m.write(dir, "memory.soft_limit_in_bytes", strconv.FormatInt(r.MemoryReservation, 10)); err != nil {
-			return err
-		}
-	}
-	if r.MemorySwappiness != nil {
-		if err := m.write(dir, "memory.swappiness", strconv.FormatUint(*r.MemorySwappiness, 10)); err != nil {
-			return err
-		}
-	}
-	if r.OomKillDisable {
-		return m.write(dir, "memory.oom_control", "1")
-	}
-	return nil
-}
-
-// setMemoryLimits writes memory.limit_in_bytes and
-// memory.memsw.limit_in_bytes. The kernel keeps memsw >= memory at every
-// write, so a growing limit writes memsw first and a shrinking one last.
-func (m *v1Manager) setMemoryLimits(dir string, r *configs.Resources) error {
-	mem, swap := r.Memory, r.MemorySwap
-	implicitSwap := false
-	if mem == -1 && swap == 0 {
-		// An unlimited memory makes memory+swap unlimited too (runc
-		// update), where swap accounting exists.
-		swap, implicitSwap = -1, true
-	}
-	if mem == 0 && swap == 0 {
-		return nil
-	}
-	if r.MemoryCheckBeforeUpdate && mem > 0 {
-		usage, err := readFile(dir, "memory.usage_in_bytes")
-		if err != nil {
-			return err
-		}
-		if u, err := strconv.ParseInt(usage, 10, 64); err == nil && u > mem {
-			return fmt.Errorf("memory limit %d is below the current usage %d in %s", mem, u, dir)
-		}
-	}
-	writeMem := func() error {
-		if mem == 0 {
-			return nil
-		}
-		return m.write(dir, "memory.limit_in_bytes", strconv.FormatInt(mem, 10))
-	}
-	writeSwap := func() error {
-		if swap == 0 {
-			return nil
-		}
-		err := m.write(dir, "memory.memsw.limit_in_bytes", strconv.FormatInt(swap, 10))
-		if implicitSwap && errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	swapFirst := false
-	if mem != 0 && swap != 0 {
-		cur, err := readFile(dir, "memory.limit_in_bytes")
-		if err != nil {
-			return err
-		}
-		c, err := strconv.ParseUint(cur, 10, 64)
-		if err != nil {
-			return fmt.Errorf("parse %s: %w", filepath.Join(dir, "memory.limit_in_bytes"), err)
-		}
-		swapFirst = mem == -1 || uint64(mem) > c
-	}
-	if swapFirst {
-		if err := writeSwap(); err != nil {
-			return err
-		}
-		return writeMem()
-	}
-	if err := writeMem(); err != nil {
-		return err
-	}
-	return writeSwap()
-}
-
 // setDevices applies r.Devices as the whole device policy of the cgroup
 // (nil leaves the policy alone). See devicesTransition for the order.
-func (m *v1Manager) setDevices(r *configs.Resources) error {
+func (m *v1Manager) setDevices(r *configs.Resources, _ *v1Plan) error {
 	if r.SkipDevices || r.Devices == nil {
 		return nil
 	}

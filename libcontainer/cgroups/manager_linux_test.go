@@ -338,7 +338,12 @@ func TestSetUnsupported(t *testing.T) {
 	if err := m.Apply(-1); err != nil {
 		t.Fatal(err)
 	}
-	err := m.Set(&configs.Resources{Rdma: map[string]configs.RdmaEntry{"mlx": {}}})
+	r := &configs.Resources{Rdma: map[string]configs.RdmaEntry{"mlx": {}}}
+	if IsCgroup2UnifiedMode() {
+		// v2 has rdma.max; realtime CPU bandwidth is v1 only.
+		r = &configs.Resources{CPURtRuntime: 1000}
+	}
+	err := m.Set(r)
 	if !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("err = %v, want ErrUnsupported", err)
 	}

@@ -73,7 +73,8 @@ type MemoryStats struct {
 	Cache uint64 `json:"cache,omitempty"`
 	// Usage is memory (v1 memory.usage_in_bytes, v2 memory.current).
 	Usage MemoryData `json:"usage,omitempty"`
-	// SwapUsage is memory+swap on v1 and swap alone on v2, as runc reports.
+	// SwapUsage is memory+swap on both versions, as runc reports (v2 adds its
+	// separate memory and swap counters).
 	SwapUsage MemoryData `json:"swap_usage,omitempty"`
 	// SwapOnlyUsage is swap alone (v2).
 	SwapOnlyUsage MemoryData `json:"swap_only_usage,omitempty"`

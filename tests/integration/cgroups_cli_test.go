@@ -296,7 +296,8 @@ func TestUpdate(t *testing.T) {
 		{name: "memory unlimited", args: []string{"--memory", "-1"}, wants: []want{unlimited(memLimit), unlimited(memSwap)}},
 		{name: "pids", args: []string{"--pids-limit", "10"}, wants: []want{{pidsMax, "10", "10"}}},
 		{name: "pids unlimited", args: []string{"--pids-limit", "-1"}, wants: []want{{pidsMax, "max", "max"}}},
-		{name: "pids zero", args: []string{"--pids-limit", "0"}, wants: []want{{pidsMax, "0", "0"}}},
+		// 0 is a real limit, written as 1 as runc does (systemd cannot set 0).
+		{name: "pids zero", args: []string{"--pids-limit", "0"}, wants: []want{{pidsMax, "1", "1"}}},
 		{name: "json on stdin", args: []string{"-r", "-"}, stdin: initial, wants: []want{
 			{cpusetCpus, "0", "0"},
 			{memLimit, "33554432", "33554432"},
