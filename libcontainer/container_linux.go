@@ -138,7 +138,7 @@ func (c *Container) Run(process *Process) error { return c.start(process, false)
 
 func (c *Container) start(process *Process, waitStart bool) (retErr error) {
 	if !process.Init {
-		return errors.New("exec of an additional process is not supported yet")
+		return c.startExec(process)
 	}
 	if err := process.validate(); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/configs"
 	"github.com/berthrt/berth/libcontainer/internal/launch"
 )
 
@@ -50,8 +51,31 @@ type Process struct {
 	// PidfdSocket, when set, receives a pidfd of the process once it is
 	// started, in one SCM_RIGHTS message whose data is "pidfd".
 	PidfdSocket *os.File
-	// Init marks the container's first process.
+	// Init marks the container's first process. Run or Start with a
+	// process whose Init is false executes it into the running container
+	// (berth exec): it joins the init's namespaces and cgroup.
 	Init bool
+
+	// The fields below are for a process executed into a running
+	// container; nil or empty means the container's own setting.
+
+	// Capabilities replace the container's capability sets.
+	Capabilities *configs.Capabilities
+	// NoNewPrivileges replaces the container's no_new_privileges.
+	NoNewPrivileges *bool
+	// Rlimits replace the container's rlimits.
+	Rlimits []configs.Rlimit
+	// AppArmorProfile is the AppArmor profile to run the process under;
+	// the host must run AppArmor.
+	AppArmorProfile string
+	// Label is the SELinux label of the process; the host must run
+	// SELinux.
+	Label string
+	// SubCgroupPaths put the process in sub-cgroups of the container's
+	// cgroup, which must exist: the key is a cgroup v1 controller
+	// ("memory", "cpu") or "" for every hierarchy (the only key on cgroup
+	// v2), the value a path relative to the container's cgroup.
+	SubCgroupPaths map[string]string
 
 	mu   sync.Mutex
 	init *launch.Init

@@ -10,11 +10,13 @@ set -eu
 
 # busybox-static: rootfs of the test, demo and bench bundles; jq: configs and
 # the OCI runner; iproute2: network namespace checks; util-linux: unshare,
-# setsid, flock, mount; procps: ps and pgrep in tests; gcc, make, git: the build.
+# setsid, flock, mount; procps: ps and pgrep in tests; gcc, make, git: the build;
+# musl-tools: musl-gcc and musl's libc.a, to link the cgo bootstrap
+# (libcontainer/nsenter) statically (see the Makefile's build target).
 # qemu-system-x86, qemu-system-data, linux-image-amd64, cpio, xz-utils: the
 # throw-away cgroup v2 VM of `make integration-v2` (tests/v2vm), which boots
 # Debian's own kernel under qemu and builds its initramfs with cpio.
-pkgs="busybox-static jq iproute2 util-linux procps gcc make git"
+pkgs="busybox-static jq iproute2 util-linux procps gcc make git musl-tools"
 pkgs="$pkgs qemu-system-x86 qemu-system-data linux-image-amd64 cpio xz-utils"
 for arg in "$@"; do
 	case $arg in

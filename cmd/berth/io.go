@@ -42,6 +42,9 @@ type ioOptions struct {
 	consoleSocket string
 	pidfdSocket   string
 	preserveFds   int
+	// noListenFds leaves out the socket-activation descriptors
+	// ($LISTEN_FDS): exec passes only --preserve-fds, as runc.
+	noListenFds bool
 }
 
 // setupStdio fills p's stdio, console and pidfd sockets and extra files
@@ -67,7 +70,7 @@ func setupStdio(p *libcontainer.Process, sp *specs.Process, o *ioOptions, rootUI
 		s.childEnds = append(s.childEnds, f)
 		p.PidfdSocket = f
 	}
-	files, env, err := passedFiles(o.preserveFds)
+	files, env, err := passedFiles(o.preserveFds, !o.noListenFds)
 	if err != nil {
 		return nil, err
 	}
@@ -137,11 +140,11 @@ func dialUnix(path string) (*os.File, error) {
 	return f, nil
 }
 
-// passedFiles returns the descriptors berth passes on to the process: the
-// socket-activation ones ($LISTEN_FDS, when $LISTEN_PID is berth's pid),
-// which the process finds with LISTEN_FDS and LISTEN_PID=1, then the
-// --preserve-fds ones that follow them.
-func passedFiles(preserve int) ([]*os.File, []string, error) {
+// passedFiles returns the descriptors berth passes on to the process: with
+// listen, the socket-activation ones ($LISTEN_FDS, when $LISTEN_PID is
+// berth's pid), which the process finds with LISTEN_FDS and LISTEN_PID=1,
+// then the --preserve-fds ones that follow them.
+func passedFiles(preserve int, listen bool) ([]*os.File, []string, error) {
 	if preserve < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds: %d is negative", preserve)
 	}
@@ -149,7 +152,7 @@ func passedFiles(preserve int) ([]*os.File, []string, error) {
 		files []*os.File
 		env   []string
 	)
-	if n, ok := listenFds(); ok {
+	if n, ok := listenFds(); ok && listen {
 		for fd := 3; fd < 3+n; fd++ {
 			files = append(files, os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd)))
 		}

@@ -50,7 +50,9 @@ type CreateOpts struct {
 // sources are taken from it, and it is recorded as the label
 // "bundle=<cwd>".
 //
-// The result is not checked against the host; call Validate on it. Errors
+// The result is not checked against the host; call Validate on it. (One
+// thing is read from the host: the ID maps of a user namespace joined by
+// path, when the spec gives none.) Errors
 // are *configs.FieldError values naming the spec field.
 func CreateConfig(opts *CreateOpts) (*configs.Config, error) {
 	if opts == nil || opts.Spec == nil {
@@ -146,6 +148,13 @@ func convertLinux(opts *CreateOpts, c *configs.Config) error {
 	}
 	c.UIDMappings = idMaps(l.UIDMappings)
 	c.GIDMappings = idMaps(l.GIDMappings)
+	for i, ns := range l.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			if err := fillJoinedUserNS(c, fmt.Sprintf("linux.namespaces[%d].path", i)); err != nil {
+				return err
+			}
+		}
+	}
 	shareUserNSWithIDMappedMounts(c)
 	if l.TimeOffsets != nil {
 		c.TimeOffsets = make(map[string]configs.TimeOffset, len(l.TimeOffsets))
@@ -310,22 +319,12 @@ func convertProcess(p *specs.Process, c *configs.Config) error {
 	if p == nil {
 		return nil
 	}
-	for i, rl := range p.Rlimits {
-		t, ok := rlimitType(rl.Type)
-		if !ok {
-			return &configs.FieldError{Field: fmt.Sprintf("process.rlimits[%d].type", i), Err: fmt.Errorf("unknown rlimit type %q", rl.Type)}
-		}
-		c.Rlimits = append(c.Rlimits, configs.Rlimit{Type: t, Hard: rl.Hard, Soft: rl.Soft})
+	rl, err := Rlimits(p.Rlimits)
+	if err != nil {
+		return err
 	}
-	if caps := p.Capabilities; caps != nil {
-		c.Capabilities = &configs.Capabilities{
-			Bounding:    slices.Clone(caps.Bounding),
-			Effective:   slices.Clone(caps.Effective),
-			Inheritable: slices.Clone(caps.Inheritable),
-			Permitted:   slices.Clone(caps.Permitted),
-			Ambient:     slices.Clone(caps.Ambient),
-		}
-	}
+	c.Rlimits = rl
+	c.Capabilities = Capabilities(p.Capabilities)
 	c.NoNewPrivileges = p.NoNewPrivileges
 	c.OomScoreAdj = clone(p.OOMScoreAdj)
 	c.Umask = clone(p.User.Umask)

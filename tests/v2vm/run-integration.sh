@@ -62,11 +62,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# build writes the test binary of package $1 to $2. Static (no cgo), so the
-# guest needs no shared libraries.
+# build writes the test binary of package $1 to $2, linked statically as
+# the Makefile links bin/berth (cgo against musl, for the nsenter bootstrap
+# that exec needs), so the guest needs no shared libraries.
 build() {
 	say "building $1"
-	(cd "$repo" && CGO_ENABLED=0 "$GO" test -c -o "$2" "$1")
+	(cd "$repo" && CGO_ENABLED=1 CC="${STATIC_CC:-musl-gcc}" "$GO" test -c -tags netgo,osusergo \
+		-ldflags "-linkmode external -extldflags -static" -o "$2" "$1")
 	[[ -x $2 ]] || { say "package $1 has no tests" >&2; return 1; }
 }
 

@@ -12,6 +12,12 @@
 //
 // The protocol between the two ends is declared once, in protocol.go.
 //
-// Joining an existing user or time namespace needs a single-threaded process
-// and is not done here; see the exec bootstrap (libcontainer/nsenter).
+// Namespaces given by path are joined by the forking thread when a thread
+// of a multi-threaded process may join them (ipc, uts, net, pid, cgroup),
+// and otherwise by the bootstrap in the init before the Go runtime starts
+// (libcontainer/nsenter): a user namespace, with everything after it, the
+// time namespace and the mount namespace (setns_linux.go says who does
+// what). A process executed into a running container (berth exec) takes
+// the same path with Bootstrap.Exec: it joins every namespace of the
+// container's init and sets up only the process itself (exec_linux.go).
 package launch

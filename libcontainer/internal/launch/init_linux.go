@@ -32,6 +32,9 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "berth init: run by berth only, with the base of its descriptors")
 		os.Exit(1)
 	}
+	// Read by the runtime at start; the hooks the init runs must not
+	// inherit it.
+	_ = os.Unsetenv(strings.Split(initEnvGomaxprocs, "=")[0])
 	// Go's ExtraFiles are inherited without close-on-exec, and so is any
 	// descriptor berth's caller leaked to berth: mark every descriptor from
 	// base up, the protocol's included, so that none reaches the container
@@ -48,7 +51,7 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "berth init:", err)
 		os.Exit(1)
 	}
-	fds := newInitFds(base, b.WaitStart)
+	fds := newInitFds(base, b)
 	p := &initProc{
 		ch:   ch,
 		b:    b,
@@ -57,7 +60,11 @@ func Main() {
 		log:  slog.New(slog.NewJSONHandler(logW, &slog.HandlerOptions{Level: slog.Level(b.LogLevel)})),
 		logW: logW,
 	}
-	if err := p.run(); err != nil {
+	run := p.run
+	if b.Exec {
+		run = p.runExec
+	}
+	if err := run(); err != nil {
 		if sendErr := ch.sendError(err); sendErr != nil {
 			fmt.Fprintln(os.Stderr, "berth init:", err)
 		}
@@ -109,7 +116,7 @@ type step struct {
 // reports ready and execs. It returns only on error.
 func (p *initProc) run() error {
 	steps := []step{
-		{"oom score", p.setOomScore},
+		{"session", p.ensureSession},
 		{"time namespace", p.setupTimeNamespace},
 		{"rootfs", p.setupRootfs},
 		{"cgroup", p.waitCgroup},
@@ -118,7 +125,7 @@ func (p *initProc) run() error {
 		{"sysctl", func() error { return proc.WriteSysctls(p.cfg.Sysctl) }},
 		{"rootfs finalize", func() error { return rootfs.Finalize(p.cfg) }},
 		{"session keyring", p.joinKeyring},
-		{"rlimits", func() error { return proc.SetRlimits(p.cfg.Rlimits) }},
+		{"rlimits", p.setRlimits},
 		{"capabilities", p.prepareCaps},
 		{"process.user", p.lookupUser},
 		{"process.cwd", p.chdirAsRoot},
@@ -129,6 +136,12 @@ func (p *initProc) run() error {
 		{"no_new_privs", p.setNoNewPrivs},
 		{"process.args", p.lookupExe},
 	}
+	return p.runSteps(steps)
+}
+
+// runSteps runs the steps in order, then sets the umask and execs the
+// container's process. It returns only on error.
+func (p *initProc) runSteps(steps []step) error {
 	for _, s := range steps {
 		if err := s.do(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -138,11 +151,26 @@ func (p *initProc) run() error {
 	return p.start()
 }
 
-func (p *initProc) setOomScore() error {
-	if p.cfg.OomScoreAdj == nil {
+// ensureSession makes the init a session leader, so that it can take a
+// controlling terminal: the clone did (Setsid), but a child that the
+// bootstrap forked into its pid namespace is in that session without
+// leading it. The oom score is the parent's to write (see Start).
+func (p *initProc) ensureSession() error {
+	if sid, err := unix.Getsid(0); err == nil && sid == unix.Getpid() {
 		return nil
 	}
-	return proc.SetOomScoreAdj(*p.cfg.OomScoreAdj)
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	return nil
+}
+
+// setRlimits applies the process's rlimits, or else the config's.
+func (p *initProc) setRlimits() error {
+	if rl := p.b.Process.Rlimits; rl != nil {
+		return proc.SetRlimits(rl)
+	}
+	return proc.SetRlimits(p.cfg.Rlimits)
 }
 
 // setupTimeNamespace unshares a time namespace for the process to come and
@@ -162,10 +190,32 @@ func (p *initProc) setupTimeNamespace() error {
 	for clock, off := range p.cfg.TimeOffsets {
 		fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
 	}
-	if err := os.WriteFile("/proc/self/timens_offsets", []byte(sb.String()), 0); err != nil {
-		return fmt.Errorf("write offsets: %w", err)
+	return withDumpable(func() error {
+		if err := os.WriteFile("/proc/self/timens_offsets", []byte(sb.String()), 0); err != nil {
+			return fmt.Errorf("write offsets: %w", err)
+		}
+		return nil
+	})
+}
+
+// withDumpable runs fn with the process dumpable. The bootstrap leaves the
+// init non-dumpable when it joined a namespace, and once it became root of
+// a joined user namespace, a non-dumpable process's /proc/self files
+// belong to the host's root, out of its reach: /proc/self/timens_offsets
+// among them.
+func withDumpable(fn func() error) error {
+	d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err != nil || d == 1 {
+		return fn()
 	}
-	return nil
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
+	}
+	ferr := fn()
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil && ferr == nil {
+		ferr = fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
+	}
+	return ferr
 }
 
 func (p *initProc) setupRootfs() error {
@@ -307,7 +357,11 @@ func (p *initProc) joinKeyring() error {
 }
 
 func (p *initProc) prepareCaps() error {
-	caps, unknown, err := capabilities.New(p.cfg.Capabilities)
+	c := p.cfg.Capabilities
+	if p.b.Process.Capabilities != nil {
+		c = p.b.Process.Capabilities
+	}
+	caps, unknown, err := capabilities.New(c)
 	if err != nil {
 		return err
 	}
@@ -375,7 +429,11 @@ func cwdError(cwd string, err error) error {
 }
 
 func (p *initProc) setNoNewPrivs() error {
-	if !p.cfg.NoNewPrivileges {
+	nnp := p.cfg.NoNewPrivileges
+	if v := p.b.Process.NoNewPrivileges; v != nil {
+		nnp = *v
+	}
+	if !nnp {
 		return nil
 	}
 	return proc.SetNoNewPrivs()
@@ -395,6 +453,9 @@ func (p *initProc) lookupExe() error {
 }
 
 func (p *initProc) umask() uint32 {
+	if p.b.Process.Umask != nil {
+		return *p.b.Process.Umask
+	}
 	if p.cfg.Umask != nil {
 		return *p.cfg.Umask
 	}

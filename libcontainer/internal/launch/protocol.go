@@ -15,15 +15,25 @@ import (
 
 // The parent and the init process talk over one socketpair (SOCK_STREAM,
 // JSON messages, one encoder and one decoder per side). Every message is
-// sent by a named function below; nothing else writes to the socket.
+// sent by a named function below; nothing else writes to the socket but
+// the bootstrap (libcontainer/nsenter), whose two frames are marked (C).
 //
-//	parent (berth create)                         init (berth init)
-//	─────────────────────                         ─────────────────
-//	on a throwaway thread: join namespaces
-//	by path, enter the cgroups (v1 tasks
-//	"0", v2 fd), private mount namespace
-//	with the binary read-only; clone: new
-//	namespaces, ID maps, pidfd ───────────────►  starts, finds its fds from argv
+//	parent (berth create, run, exec)              init (berth init)
+//	────────────────────────────────              ─────────────────
+//	on a throwaway thread: join the ipc,
+//	uts, net, pid, cgroup namespaces given
+//	by path (no user namespace joined),
+//	enter the cgroups (v1 tasks "0", v2 fd),
+//	private mount namespace with the binary
+//	read-only; clone: new namespaces, ID
+//	maps, pidfd ──────────────────────────────►  execve; before Go starts, the
+//	                                              bootstrap joins the rest (user
+//	                                              first, mount last), unshares
+//	                                              what a joined user namespace
+//	                                              must own, and forks into a pid
+//	recvPid ◄───────────────────────────────────  namespace (C): pid frame; or
+//	  (only when the bootstrap forks)             error frame (C) and exit
+//	write oom_score_adj
 //	sendBootstrap(config, process) ───────────►  recvBootstrap
 //	cgroups.Set(limits)                           time namespace offsets
 //	  (overlaps the init's mounts)                rootfs.Setup: mounts, devices…
@@ -46,6 +56,13 @@ import (
 //	                                              error. run: startContainer hooks,
 //	run: the socket closes on execve ◄──────────  execve
 //
+// A process executed into a running container (Bootstrap.Exec, berth exec)
+// takes the same path with fewer steps: it joins every namespace of the
+// container's init, and between recvBootstrap and sendReady it only
+// chroots (Bootstrap.Chroot), takes a terminal (sendConsole), joins the
+// session keyring and sets rlimits, user, cwd, capabilities and
+// no_new_privs; no cgroup-ready, no hooks, and it execs at once.
+//
 // A message is a frame with a kind and one payload field set. An error
 // from the init is reported as the error of Start, prefixed by the step
 // that failed. A descriptor travels as SCM_RIGHTS on the first byte of its
@@ -61,6 +78,9 @@ const (
 	msgConsole     msgKind = "console"
 	msgReady       msgKind = "ready"
 	msgError       msgKind = "error"
+	// msgPid is written by the bootstrap (libcontainer/nsenter) when it
+	// forked the init into its pid namespace.
+	msgPid msgKind = "pid"
 	// msgExec is never sent: the parent waits for it in run mode, where the
 	// socket closing on execve means success and an error frame failure.
 	msgExec msgKind = "execve"
@@ -72,6 +92,14 @@ type frame struct {
 	Error     string     `json:"error,omitempty"`
 	// Console is the name of the pty master sent with a console frame.
 	Console string `json:"console,omitempty"`
+	// Pid is the forked init's pid in berth's pid namespace (pid frame).
+	Pid int `json:"pid,omitempty"`
+	// Config is the bootstrap's Bootstrap.Config. It travels beside the
+	// bootstrap, as raw JSON, so that the frame's type does not reach
+	// configs.Config: encoding/json builds the encoders of a struct's
+	// whole type graph on its first use, about half a millisecond for
+	// configs.Config here, which an exec'd process does not need.
+	Config json.RawMessage `json:"config,omitempty"`
 }
 
 // Bootstrap is everything the init process needs: the container's config and
@@ -82,8 +110,11 @@ type Bootstrap struct {
 	// Pid is the init's pid as the host sees it, for the hooks' state;
 	// Start fills it in.
 	Pid int `json:"pid,omitempty"`
-	// Config is the validated container config.
-	Config *configs.Config `json:"config"`
+	// Config is the validated container config (sent in the frame, see
+	// frame.Config). A process executed into a running container (Exec)
+	// goes without: sendBootstrap folds what it uses into the fields
+	// marked "exec" below and Process.
+	Config *configs.Config `json:"-"`
 	// Process is the user process to execve.
 	Process ProcessSpec `json:"process"`
 	// WaitStart makes the init wait for berth start on the exec socket
@@ -103,6 +134,16 @@ type Bootstrap struct {
 	TimeNS bool `json:"time_ns,omitempty"`
 	// LogLevel is the slog level of the init's log lines.
 	LogLevel int `json:"log_level,omitempty"`
+	// Exec marks a process executed into a running container: the init
+	// sets up the process only (no rootfs, hooks or cgroup steps).
+	Exec bool `json:"exec,omitempty"`
+	// Chroot makes the process chroot into the directory at fds.root:
+	// the container's root, when it is not its mount namespace's root
+	// (no mount namespace of its own, or no pivot_root).
+	Chroot bool `json:"chroot,omitempty"`
+	// NoNewKeyring and UserNS are the config's, for Exec.
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	UserNS       bool `json:"user_ns,omitempty"`
 }
 
 // ProcessSpec is the user process: what runc's Process carries to init.
@@ -116,7 +157,24 @@ type ProcessSpec struct {
 	UID            *uint32  `json:"uid,omitempty"`
 	GID            uint32   `json:"gid,omitempty"`
 	AdditionalGids []uint32 `json:"additional_gids,omitempty"`
+	// Capabilities replace the config's capabilities when not nil.
+	Capabilities *configs.Capabilities `json:"capabilities,omitempty"`
+	// NoNewPrivileges replaces the config's no_new_privileges when not
+	// nil.
+	NoNewPrivileges *bool `json:"no_new_privileges,omitempty"`
+	// Rlimits replace the config's rlimits when not nil.
+	Rlimits []configs.Rlimit `json:"rlimits,omitempty"`
+	// AppArmorProfile is the AppArmor profile the process execs into.
+	AppArmorProfile string `json:"apparmor_profile,omitempty"`
+	// Label is the SELinux label the process execs with.
+	Label string `json:"label,omitempty"`
+	// Umask replaces the config's umask when not nil.
+	Umask *uint32 `json:"umask,omitempty"`
 }
+
+// initEnvGomaxprocs is the one variable of the init's environment (with
+// the bootstrap's request, when there is one).
+const initEnvGomaxprocs = "GOMAXPROCS=1"
 
 // initFds are the init process's inherited descriptors. The process's
 // extra files come first, at 3, 4, … as the process will see them, so the
@@ -126,12 +184,19 @@ type initFds struct {
 	sock     int // socket to the parent
 	log      int // JSON log lines to the parent
 	execSock int // listening exec socket (only with WaitStart), else -1
+	root     int // the root to chroot into (only with Chroot), else -1
+	// The namespaces that the bootstrap joins follow; it closes them.
 }
 
-func newInitFds(base int, waitStart bool) initFds {
-	f := initFds{sock: base, log: base + 1, execSock: -1}
-	if waitStart {
-		f.execSock = base + 2
+func newInitFds(base int, b *Bootstrap) initFds {
+	f := initFds{sock: base, log: base + 1, execSock: -1, root: -1}
+	next := base + 2
+	if b.WaitStart {
+		f.execSock = next
+		next++
+	}
+	if b.Chroot {
+		f.root = next
 	}
 	return f
 }
@@ -259,7 +324,48 @@ func (ch *channel) close() error {
 // Parent side verbs.
 
 func (ch *channel) sendBootstrap(b *Bootstrap) error {
-	return ch.send(frame{Kind: msgBootstrap, Bootstrap: b})
+	if b.Exec {
+		return ch.send(frame{Kind: msgBootstrap, Bootstrap: b.forExec()})
+	}
+	config, err := json.Marshal(b.Config)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", msgBootstrap, err)
+	}
+	return ch.send(frame{Kind: msgBootstrap, Bootstrap: b, Config: config})
+}
+
+// forExec is a copy of b (Exec) with the settings of the container's
+// config that an exec'd process uses folded into it, where the process
+// sets none of its own.
+func (b *Bootstrap) forExec() *Bootstrap {
+	w := *b
+	c := b.Config
+	ps := &w.Process
+	if ps.Capabilities == nil {
+		ps.Capabilities = c.Capabilities
+	}
+	if ps.Rlimits == nil {
+		ps.Rlimits = c.Rlimits
+	}
+	if ps.NoNewPrivileges == nil {
+		ps.NoNewPrivileges = &c.NoNewPrivileges
+	}
+	if ps.Umask == nil {
+		ps.Umask = c.Umask
+	}
+	w.NoNewKeyring = c.NoNewKeyring
+	w.UserNS = c.Namespaces.Contains(configs.NEWUSER)
+	return &w
+}
+
+// execConfig is the config an exec'd init works with: the few settings
+// forExec sent.
+func (b *Bootstrap) execConfig() *configs.Config {
+	c := &configs.Config{Umask: b.Process.Umask, NoNewKeyring: b.NoNewKeyring}
+	if b.UserNS {
+		c.Namespaces = configs.Namespaces{{Type: configs.NEWUSER}}
+	}
+	return c
 }
 
 func (ch *channel) sendCgroupReady() error { return ch.send(frame{Kind: msgCgroupReady}) }
@@ -276,10 +382,24 @@ func (ch *channel) recvBootstrap() (*Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Bootstrap == nil || f.Bootstrap.Config == nil {
+	b := f.Bootstrap
+	if b == nil {
+		return nil, errors.New("bootstrap: missing")
+	}
+	if b.Exec {
+		b.Config = b.execConfig()
+		return b, nil
+	}
+	if len(f.Config) == 0 {
 		return nil, errors.New("bootstrap: missing config")
 	}
-	return f.Bootstrap, nil
+	if err := json.Unmarshal(f.Config, &b.Config); err != nil {
+		return nil, fmt.Errorf("bootstrap: config: %w", err)
+	}
+	if b.Config == nil {
+		return nil, errors.New("bootstrap: missing config")
+	}
+	return b, nil
 }
 
 func (ch *channel) recvCgroupReady() error {

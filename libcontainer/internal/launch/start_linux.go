@@ -19,6 +19,7 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/configs"
 	"github.com/berthrt/berth/libcontainer/internal/terminal"
+	"github.com/berthrt/berth/libcontainer/nsenter"
 )
 
 // StartOptions configure Start.
@@ -51,6 +52,14 @@ type StartOptions struct {
 	Stderr io.Writer
 	// ExtraFiles are the process's descriptors 3, 4, …
 	ExtraFiles []*os.File
+	// Namespaces are the namespaces to join, open: for a process executed
+	// into a running container, those of its init. Nil means the
+	// namespaces that Bootstrap.Config gives by path, which Start opens.
+	Namespaces []NamespaceFile
+	// Root is the directory the process chroots into
+	// (Bootstrap.Chroot): the root of the container's init, for a
+	// container whose root is not its mount namespace's.
+	Root *os.File
 	// Logger receives the init's log lines.
 	Logger *slog.Logger
 }
@@ -60,11 +69,16 @@ type Init struct {
 	// Pid is the init's pid in berth's pid namespace.
 	Pid int
 	// Pidfd refers to the init process; -1 if the kernel gave none.
-	Pidfd  int
-	cmd    *exec.Cmd
-	ch     *channel
-	logs   chan struct{}
-	reaped bool
+	Pidfd int
+	cmd   *exec.Cmd
+	// proc is the init when the bootstrap forked it into its pid
+	// namespace (cmd is then the process in between, reaped by
+	// middleDone); nil otherwise.
+	proc       *os.Process
+	middleDone chan struct{}
+	ch         *channel
+	logs       chan struct{}
+	reaped     bool
 }
 
 // Start forks the init process, sends it the bootstrap, places it in its
@@ -79,6 +93,18 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 			return nil, fmt.Errorf("find own executable: %w", err)
 		}
 	}
+	joins := o.Namespaces
+	if joins == nil {
+		var err error
+		if joins, err = openConfigNamespaces(o.Bootstrap.Config); err != nil {
+			return nil, err
+		}
+		defer closeNamespaces(joins)
+	}
+	plan, err := planNamespaces(o.Bootstrap, joins)
+	if err != nil {
+		return nil, err
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -91,10 +117,10 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 		return nil, fmt.Errorf("log pipe: %w", err)
 	}
 
-	cmd := initCommand(exe, o, childSock, logW)
+	cmd, req := initCommand(exe, o, plan, childSock, logW)
 	pidfd := -1
 	cmd.SysProcAttr.PidFD = &pidfd
-	err = forkInit(cmd, o.Bootstrap.Config, o.EnterCgroup)
+	err = forkInit(cmd, o.Bootstrap.Config, plan, o.EnterCgroup)
 	childSock.Close()
 	logW.Close()
 	if err != nil {
@@ -109,6 +135,18 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 			p.kill()
 		}
 	}()
+	if req != nil && req.Forks() {
+		if err := p.awaitFork(); err != nil {
+			return nil, p.initError(err)
+		}
+	}
+	if adj := o.Bootstrap.Config.OomScoreAdj; adj != nil {
+		// Written here, by root, for the init: once it has joined a user
+		// namespace it may no longer write its own (it is not dumpable).
+		if err := setOomScoreAdj(p.Pid, *adj); err != nil {
+			return nil, err
+		}
+	}
 
 	o.Bootstrap.Pid = p.Pid
 	if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
@@ -204,14 +242,22 @@ func (p *Init) initError(err error) error {
 	return err
 }
 
-func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
+// initCommand is the init's command: berth's binary as "berth init
+// <base>", its descriptors, the clone flags and ID maps of the new
+// namespaces, and the bootstrap's request (returned; nil when there is
+// none) in its environment.
+func initCommand(exe string, o *StartOptions, plan *joinPlan, sock, logW *os.File) (*exec.Cmd, *nsenter.Request) {
 	// The process's extra files keep their numbers; the protocol's
-	// descriptors follow them (see initFds).
+	// descriptors follow them (see initFds), then the namespaces that the
+	// bootstrap joins.
 	base := 3 + len(o.ExtraFiles)
 	cmd := &exec.Cmd{
-		Path:   exe,
-		Args:   []string{exe, "init", strconv.Itoa(base)},
-		Env:    []string{},
+		Path: exe,
+		Args: []string{exe, "init", strconv.Itoa(base)},
+		// The init runs on one thread (libcontainer's init sets
+		// GOMAXPROCS to 1): a runtime that starts so spares about a
+		// quarter of a millisecond. Main removes the variable.
+		Env:    []string{initEnvGomaxprocs},
 		Stdin:  o.Stdin,
 		Stdout: o.Stdout,
 		Stderr: o.Stderr,
@@ -220,6 +266,18 @@ func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
 	if o.Bootstrap.WaitStart {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, o.ExecSock)
 	}
+	if o.Bootstrap.Chroot {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, o.Root)
+	}
+	nsFds := make([]int, len(plan.boot))
+	for i, j := range plan.boot {
+		nsFds[i] = 3 + len(cmd.ExtraFiles)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, j.File)
+	}
+	req := plan.request(base, nsFds)
+	if req != nil {
+		cmd.Env = append(cmd.Env, req.Env())
+	}
 	c := o.Bootstrap.Config
 	attr := &syscall.SysProcAttr{
 		Setsid: true,
@@ -227,9 +285,9 @@ func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
 		// the first after it is in its cgroup (so that the namespace's
 		// root is the container's cgroup), the second after the offsets
 		// are written.
-		Cloneflags: c.Namespaces.CloneFlags() &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME),
+		Cloneflags: plan.clone,
 	}
-	if c.Namespaces.Contains(configs.NEWUSER) && c.Namespaces.PathOf(configs.NEWUSER) == "" {
+	if plan.clone&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMaps(c.UIDMappings)
 		attr.GidMappings = idMaps(c.GIDMappings)
 		attr.GidMappingsEnableSetgroups = !c.RootlessEUID
@@ -239,7 +297,7 @@ func initCommand(exe string, o *StartOptions, sock, logW *os.File) *exec.Cmd {
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: c.RootlessEUID}
 	}
 	cmd.SysProcAttr = attr
-	return cmd
+	return cmd, req
 }
 
 func idMaps(m []configs.IDMap) []syscall.SysProcIDMap {
@@ -251,17 +309,17 @@ func idMaps(m []configs.IDMap) []syscall.SysProcIDMap {
 }
 
 // forkInit starts cmd from a dedicated OS thread that first joins the
-// namespaces given by path, enters the container's cgroups and, when the
-// container gets its own mount namespace, hides the binary behind a
-// read-only bind mount. The child inherits that thread's namespaces and
-// cgroups. The thread is never reused: its goroutine exits while locked, so
-// the runtime discards it (and creates new threads from a clean template
-// thread meanwhile).
-func forkInit(cmd *exec.Cmd, c *configs.Config, enterCgroup func() (int, error)) error {
+// namespaces the plan gives it, enters the container's cgroups and, when the
+// container has a mount namespace, hides the binary behind a read-only bind
+// mount. The child inherits that thread's namespaces and cgroups. The thread
+// is never reused: its goroutine exits while locked, so the runtime
+// discards it (and creates new threads from a clean template thread
+// meanwhile).
+func forkInit(cmd *exec.Cmd, c *configs.Config, plan *joinPlan, enterCgroup func() (int, error)) error {
 	errc := make(chan error, 1)
 	onThrowawayThread(func() {
 		errc <- func() error {
-			if err := joinNamespaces(c.Namespaces); err != nil {
+			if err := joinOnThread(plan.thread); err != nil {
 				return err
 			}
 			if enterCgroup != nil {
@@ -275,7 +333,10 @@ func forkInit(cmd *exec.Cmd, c *configs.Config, enterCgroup func() (int, error))
 					cmd.SysProcAttr.CgroupFD = fd
 				}
 			}
-			if c.Namespaces.Contains(configs.NEWNS) && c.Namespaces.PathOf(configs.NEWNS) == "" {
+			// The bootstrap joins a mount namespace given by path after
+			// execve: the init's binary is this read-only mount, there
+			// too.
+			if c.Namespaces.Contains(configs.NEWNS) {
 				if err := protectExe(cmd.Path); err != nil {
 					return err
 				}
@@ -336,43 +397,6 @@ func protectExe(exe string) error {
 	return nil
 }
 
-// joinNamespaces joins, on the calling (locked) thread, the namespaces the
-// config gives by path. The forked child inherits them. User and time
-// namespaces can only be joined by a single-threaded process.
-func joinNamespaces(nss configs.Namespaces) error {
-	for _, t := range configs.NamespaceTypes() {
-		path := nss.PathOf(t)
-		if path == "" {
-			continue
-		}
-		switch t {
-		case configs.NEWUSER, configs.NEWTIME:
-			return fmt.Errorf("join %s namespace %s: joining a %s namespace by path is not supported yet", t.ProcName(), path, t.ProcName())
-		case configs.NEWNS:
-			// setns to a mount namespace needs an unshared fs_struct.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return fmt.Errorf("unshare fs: %w", err)
-			}
-		}
-		if err := setns(path, t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func setns(path string, t configs.NamespaceType) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s namespace %s: %w", t.ProcName(), path, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, int(t.CloneFlag())); err != nil {
-		return fmt.Errorf("join %s namespace %s: %w", t.ProcName(), path, err)
-	}
-	return nil
-}
-
 // forwardLogs re-emits the init's JSON log lines through logger.
 func (p *Init) forwardLogs(r *os.File, logger *slog.Logger) {
 	defer close(p.logs)
@@ -391,8 +415,57 @@ func (p *Init) forwardLogs(r *os.File, logger *slog.Logger) {
 	}
 }
 
+// awaitFork reads the bootstrap's report of the init it forked into its
+// pid namespace, and makes that process the one this Init stands for: it is
+// berth's child (CLONE_PARENT), so its pid cannot be reused before berth
+// waits for it. The process in between exits at once; it is reaped in the
+// background.
+func (p *Init) awaitFork() error {
+	f, err := p.ch.recv(msgPid)
+	if err != nil {
+		return err
+	}
+	if f.Pid <= 0 {
+		return fmt.Errorf("protocol error: pid frame with pid %d", f.Pid)
+	}
+	proc, err := os.FindProcess(f.Pid)
+	if err != nil {
+		return fmt.Errorf("find init %d: %w", f.Pid, err)
+	}
+	pidfd, err := unix.PidfdOpen(f.Pid, 0)
+	if err != nil {
+		_ = proc.Release()
+		return fmt.Errorf("pidfd_open %d: %w", f.Pid, err)
+	}
+	p.closePidfd()
+	p.middleDone = make(chan struct{})
+	go func() {
+		// It exited once it wrote the pid; Wait also waits for the
+		// copies of non-file stdio, which the init now holds.
+		_ = p.cmd.Wait()
+		close(p.middleDone)
+	}()
+	p.Pid, p.Pidfd, p.proc = f.Pid, pidfd, proc
+	return nil
+}
+
+// setOomScoreAdj writes the init's oom_score_adj.
+func setOomScoreAdj(pid, adj int) error {
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(adj)), 0); err != nil {
+		return fmt.Errorf("oom score: %w", err)
+	}
+	return nil
+}
+
 // Wait waits for the init process to exit and releases its pidfd.
 func (p *Init) Wait() (*os.ProcessState, error) {
+	if p.proc != nil {
+		ps, err := p.proc.Wait()
+		p.closePidfd()
+		<-p.middleDone
+		return ps, err
+	}
 	err := p.cmd.Wait()
 	p.closePidfd()
 	var exitErr *exec.ExitError
@@ -414,6 +487,10 @@ func (p *Init) Signal(sig unix.Signal) error {
 // leaves it running).
 func (p *Init) Release() {
 	p.closePidfd()
+	if p.proc != nil {
+		_ = p.proc.Release()
+		return
+	}
 	_ = p.cmd.Process.Release()
 }
 

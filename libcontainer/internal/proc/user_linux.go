@@ -189,17 +189,35 @@ func SetupUser(u *User) (retErr error) {
 			return fmt.Errorf("setgroups %v: %w", u.AdditionalGids, err)
 		}
 	}
-	if err := unix.Setresgid(u.GID, u.GID, u.GID); err != nil {
+	if err := setresgidThread(u.GID); err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("setresgid %d: gid is not mapped in the user namespace: %w", u.GID, err)
 		}
 		return fmt.Errorf("setresgid %d: %w", u.GID, err)
 	}
-	if err := unix.Setresuid(u.UID, u.UID, u.UID); err != nil {
+	if err := setresuidThread(u.UID); err != nil {
 		if errors.Is(err, unix.EINVAL) {
 			return fmt.Errorf("setresuid %d: uid is not mapped in the user namespace: %w", u.UID, err)
 		}
 		return fmt.Errorf("setresuid %d: %w", u.UID, err)
+	}
+	return nil
+}
+
+// setresgidThread and setresuidThread change the calling thread's ids
+// only: unix.Setresgid and unix.Setresuid are syscall.Setresgid and
+// syscall.Setresuid, which change every thread of the process (through
+// libc's setxid broadcast under cgo), a signal round trip per thread.
+func setresgidThread(gid int) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func setresuidThread(uid int) error {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return e
 	}
 	return nil
 }

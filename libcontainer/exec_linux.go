@@ -1,0 +1,280 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/configs"
+	"github.com/berthrt/berth/libcontainer/internal/launch"
+)
+
+// startExec runs process p (Init false) in the container, as runc's
+// Container.Run does for a non-init process: p joins every namespace of the
+// container's init, its cgroup (or the sub-cgroups of p.SubCgroupPaths),
+// and gets the container's capabilities, rlimits and no_new_privs unless p
+// overrides them. It returns once p has executed its program; p.Wait waits
+// for it. The container must be created, running or paused (then p stays
+// frozen with it until it is resumed).
+func (c *Container) startExec(p *Process) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if err := checkLSM(p); err != nil {
+		return err
+	}
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st == Stopped {
+		return ErrNotRunning
+	}
+	if st != Paused {
+		// Serialise with Destroy until p is in the container's cgroup,
+		// where Destroy finds it. A paused container's cgroup would
+		// hold the forking thread (or the child) frozen, and the lock
+		// with it until the container is resumed: no lock then.
+		unlock, err := c.lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	enter, err := c.execCgroup(p.SubCgroupPaths)
+	if err != nil {
+		return err
+	}
+	target, err := c.pinInit()
+	if err != nil {
+		return err
+	}
+	defer target.close()
+	b := c.bootstrap(p, false)
+	b.Exec, b.Chroot = true, target.root != nil
+	b.CgroupNS, b.TimeNS = false, false
+	b.Process.Capabilities = p.Capabilities
+	b.Process.NoNewPrivileges = p.NoNewPrivileges
+	b.Process.Rlimits = p.Rlimits
+	b.Process.AppArmorProfile = p.AppArmorProfile
+	b.Process.Label = p.Label
+	in, err := launch.Start(&launch.StartOptions{
+		Bootstrap:     b,
+		EnterCgroup:   enter,
+		ConsoleSocket: p.ConsoleSocket,
+		Stdin:         p.Stdin,
+		Stdout:        p.Stdout,
+		Stderr:        p.Stderr,
+		ExtraFiles:    p.ExtraFiles,
+		Namespaces:    target.ns,
+		Root:          target.root,
+		Logger:        c.logger.With("container", c.id),
+	})
+	if err != nil {
+		return fmt.Errorf("exec in container %s: %w", c.id, err)
+	}
+	p.mu.Lock()
+	p.init = in
+	p.mu.Unlock()
+	if err := sendPidfd(p.PidfdSocket, in.Pidfd); err != nil {
+		_ = in.Signal(unix.SIGKILL)
+		_, _ = in.Wait()
+		return err
+	}
+	return nil
+}
+
+// pinnedInit is what exec joins of the container's init, opened while the
+// init is known to be the container's.
+type pinnedInit struct {
+	ns []launch.NamespaceFile
+	// root is the init's root directory, when it is not its mount
+	// namespace's root; nil otherwise.
+	root *os.File
+}
+
+func (t *pinnedInit) close() {
+	for _, n := range t.ns {
+		n.File.Close()
+	}
+	if t.root != nil {
+		t.root.Close()
+	}
+}
+
+// pinInit opens the namespaces of the container's init, and its root when
+// the container's root is not its mount namespace's (no mount namespace of
+// its own, or no pivot_root). A pid can be recycled once its process is
+// gone: the files are opened between a pidfd that matches the init's start
+// time and a signal through that pidfd that proves the init still lives,
+// so they are the init's, never a newcomer's.
+func (c *Container) pinInit() (_ *pinnedInit, retErr error) {
+	if c.state == nil {
+		return nil, ErrNotRunning
+	}
+	pidfd, err := c.state.pidfd()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(pidfd)
+	t := &pinnedInit{}
+	defer func() {
+		if retErr != nil {
+			t.close()
+		}
+	}()
+	proc := "/proc/" + strconv.Itoa(c.state.InitProcessPid)
+	for _, typ := range configs.NamespaceTypes() {
+		if !c.config.Namespaces.Contains(typ) {
+			continue
+		}
+		name := typ.ProcName()
+		if typ == configs.NEWTIME {
+			// A created container's init has not executed yet: only
+			// its children are in the container's time namespace.
+			name = "time_for_children"
+		}
+		f, err := os.OpenFile(proc+"/ns/"+name, os.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, initGone(err, fmt.Errorf("open the init's %s namespace: %w", typ.ProcName(), err))
+		}
+		t.ns = append(t.ns, launch.NamespaceFile{Type: typ, File: f})
+	}
+	if !c.config.Namespaces.Contains(configs.NEWNS) || c.config.NoPivotRoot {
+		f, err := os.OpenFile(proc+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, initGone(err, fmt.Errorf("open the init's root: %w", err))
+		}
+		t.root = f
+	}
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+		return nil, ErrNotRunning
+	}
+	return t, nil
+}
+
+// initGone turns the error of a /proc/<init> file that vanished into
+// ErrNotRunning, and returns other otherwise.
+func initGone(err, other error) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		return ErrNotRunning
+	}
+	return other
+}
+
+// execCgroup resolves where an exec'd process goes: the container's
+// cgroup, or the sub-cgroups that sub gives, by v1 controller name, "" for
+// every hierarchy (and the only key on cgroup v2), as runc's --cgroup. It
+// returns the function that the forking thread runs: it moves that thread
+// into each v1 directory ("0" to tasks) and opens the cgroup v2 directory
+// for CLONE_INTO_CGROUP. Nil when the container has no cgroup.
+func (c *Container) execCgroup(sub map[string]string) (func() (int, error), error) {
+	if c.cgroup == nil {
+		if len(sub) > 0 {
+			return nil, errors.New("sub-cgroup: the container has no cgroup")
+		}
+		return nil, nil
+	}
+	paths := c.cgroup.GetPaths()
+	v2 := len(paths) == 1 && paths[""] != ""
+	for ctrl := range sub {
+		if ctrl == "" {
+			continue
+		}
+		if v2 {
+			return nil, fmt.Errorf("sub-cgroup %s:%s: a cgroup v2 host takes a path without a controller", ctrl, sub[ctrl])
+		}
+		if _, ok := paths[ctrl]; !ok {
+			return nil, fmt.Errorf("sub-cgroup %s:%s: unknown controller %q", ctrl, sub[ctrl], ctrl)
+		}
+	}
+	var v1 []string
+	unified := ""
+	subOf := make(map[string]string, len(paths)) // base directory -> sub
+	for _, ctrl := range slices.Sorted(maps.Keys(paths)) {
+		base := paths[ctrl]
+		if base == "" {
+			continue
+		}
+		s, ok := sub[ctrl]
+		if !ok {
+			s = sub[""]
+		}
+		if prev, seen := subOf[base]; seen {
+			// Controllers mounted together share a directory.
+			if prev != s {
+				return nil, fmt.Errorf("sub-cgroup: controller %s shares its hierarchy with another one given %q, not %q", ctrl, prev, s)
+			}
+			continue
+		}
+		subOf[base] = s
+		dir, err := subCgroup(base, s)
+		if err != nil {
+			return nil, err
+		}
+		if ctrl == "" {
+			unified = dir
+		} else {
+			v1 = append(v1, dir)
+		}
+	}
+	return func() (int, error) {
+		for _, dir := range v1 {
+			// "0" is the calling thread (see cgroups.Manager.ApplyThread).
+			if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte("0"), 0); err != nil {
+				return -1, fmt.Errorf("join cgroup %s: %w", dir, err)
+			}
+		}
+		if unified == "" {
+			return -1, nil
+		}
+		fd, err := unix.Open(unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("join cgroup %s: %w", unified, err)
+		}
+		return fd, nil
+	}, nil
+}
+
+// subCgroup is the existing directory sub below base (base itself for "").
+func subCgroup(base, sub string) (string, error) {
+	if sub == "" {
+		return base, nil
+	}
+	dir := filepath.Join(base, sub)
+	if dir != base && !strings.HasPrefix(dir, base+"/") {
+		return "", fmt.Errorf("sub-cgroup %s: not below the container's cgroup %s", sub, base)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("sub-cgroup %s: %w", sub, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("sub-cgroup %s: %s is not a directory", sub, dir)
+	}
+	return dir, nil
+}
+
+// checkLSM refuses a security label for a module the host does not run:
+// the process must not start unconfined by surprise.
+func checkLSM(p *Process) error {
+	if p.AppArmorProfile != "" {
+		if data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err != nil || !strings.HasPrefix(string(data), "Y") {
+			return fmt.Errorf("apparmor profile %q: AppArmor is not enabled on this host", p.AppArmorProfile)
+		}
+	}
+	if p.Label != "" {
+		var st unix.Statfs_t
+		if err := unix.Statfs("/sys/fs/selinux", &st); err != nil || st.Type != unix.SELINUX_MAGIC {
+			return fmt.Errorf("process label %q: SELinux is not enabled on this host", p.Label)
+		}
+	}
+	return nil
+}
