@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +93,18 @@ type devPolicy struct {
 	allow bool
 	// except are the exceptions to the default.
 	except map[devKey]devAccess
+	// order lists the keys of except in the order they were added: the
+	// kernel lists its exceptions that way, and the OCI spec wants device
+	// rules applied in their listed order, so writes follow it.
+	order []devKey
+}
+
+// grant adds access a to the exception k, after the others if it is new.
+func (p *devPolicy) grant(k devKey, a devAccess) {
+	if _, ok := p.except[k]; !ok {
+		p.order = append(p.order, k)
+	}
+	p.except[k] |= a
 }
 
 // apply applies one rule the way the kernel would.
@@ -110,7 +121,7 @@ func (p *devPolicy) apply(r *configs.DeviceRule) error {
 		} else if a != accAll {
 			return fmt.Errorf("device rule a *:* %s: type a needs permissions rwm", r.Permissions)
 		}
-		p.allow, p.except = r.Allow, map[devKey]devAccess{}
+		p.allow, p.except, p.order = r.Allow, map[devKey]devAccess{}, nil
 		return nil
 	case configs.BlockDevice, configs.CharDevice:
 	case configs.FifoDevice:
@@ -127,12 +138,13 @@ func (p *devPolicy) apply(r *configs.DeviceRule) error {
 	if r.Allow == p.allow {
 		if left := p.except[k] &^ a; left != 0 {
 			p.except[k] = left
-		} else {
+		} else if _, ok := p.except[k]; ok {
 			delete(p.except, k)
+			p.order = slices.DeleteFunc(p.order, func(o devKey) bool { return o == k })
 		}
 		return nil
 	}
-	p.except[k] |= a
+	p.grant(k, a)
 	return nil
 }
 
@@ -235,7 +247,7 @@ func parseDevicesList(data string) (devPolicy, error) {
 				k.minor = v
 			}
 		}
-		p.except[k] |= a
+		p.grant(k, a)
 	}
 	return p, nil
 }
@@ -264,7 +276,7 @@ func devicesTransition(cur, want devPolicy) []devWrite {
 		// allows the devices want denies: the kernel has no other way to
 		// set an allow default, and such a policy is no device boundary.
 		w = append(w, devWrite{reset, "a"})
-		for _, k := range slices.SortedFunc(maps.Keys(want.except), compareKeys) {
+		for _, k := range want.order {
 			w = append(w, devWrite{except, k.String() + " " + want.except[k].String()})
 		}
 		return w
@@ -272,12 +284,12 @@ func devicesTransition(cur, want devPolicy) []devWrite {
 	// Both deny by default: add the missing allows first, then take away
 	// the extra ones, so that nothing both policies allow is ever denied
 	// and nothing neither allows is ever allowed.
-	for _, k := range slices.SortedFunc(maps.Keys(want.except), compareKeys) {
+	for _, k := range want.order {
 		if add := want.except[k] &^ cur.except[k]; add != 0 {
 			w = append(w, devWrite{except, k.String() + " " + add.String()})
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(cur.except), compareKeys) {
+	for _, k := range cur.order {
 		if del := cur.except[k] &^ want.except[k]; del != 0 {
 			w = append(w, devWrite{reset, k.String() + " " + del.String()})
 		}

@@ -34,14 +34,15 @@ func TestDevicesTransition(t *testing.T) {
 		want  []devWrite
 	}{
 		{
+			// The allows follow the rules' order, as the OCI spec wants.
 			name:  "new cgroup under an allow-all parent: deny first",
 			list:  "a *:* rwm\n",
 			rules: defaultRules,
 			want: []devWrite{
 				{"devices.deny", "a"},
-				{"devices.allow", "c *:* m"},
 				{"devices.allow", "c 1:3 rwm"},
 				{"devices.allow", "c 1:5 rwm"},
+				{"devices.allow", "c *:* m"},
 				{"devices.allow", "c 136:* rw"},
 			},
 		},

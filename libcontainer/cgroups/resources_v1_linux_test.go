@@ -493,6 +493,17 @@ func TestV1RealtimeBeforeJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer killAndWait(t, rr)
+	// chrt sets the policy, then execs sleep: wait for the exec, or the
+	// task may join before it is SCHED_RR.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", rr.Process.Pid))
+		if strings.TrimSpace(string(comm)) == "sleep" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("chrt did not exec sleep within 10 s")
+		}
+	}
 
 	if err := bare.Apply(rr.Process.Pid); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("a SCHED_RR task joined a cgroup without realtime runtime: %v", err)
