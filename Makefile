@@ -76,6 +76,15 @@ unit: ## unit tests of the library and the CLI
 	@pkgs="$(call pkgs_of,$(UNIT_DIRS))"; \
 	[ -z "$$pkgs" ] || { set -x; $(GO) test $(GO_TEST_FLAGS) $$pkgs; }
 
+# Every go test -fuzz target of the module (found, not listed), each for
+# FUZZTIME; a finding fails the step and is kept in the package's
+# testdata/fuzz as a regression seed.
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (10s)
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash tests/fuzz/run.sh
+
 .PHONY: integration
 integration: build ## end-to-end tests that drive bin/berth (root)
 	@pkgs="$(call pkgs_of,$(INTEGRATION_DIRS))"; \
@@ -90,7 +99,14 @@ oci: build ## OCI runtime-tools validation; fails only if an expected-pass progr
 	RUNTIME=$(BIN) bash tests/oci/run.sh --gate
 
 .PHONY: test
-test: deps build lint unit integration integration-v2 oci ## everything CI runs, in order
+test: deps build lint unit fuzz integration integration-v2 oci ## everything CI runs, in order
+
+# Not part of `test` yet: podman, containerd and Docker driving bin/berth, each
+# with private daemons and state (tests/clients/README.md); a client whose
+# packages are missing is skipped with the reason.
+.PHONY: clients
+clients: build ## podman, containerd and Docker scenarios on bin/berth (root)
+	RUNTIME=$(BIN) bash tests/clients/run.sh
 
 .PHONY: demo
 demo: deps build ## run a busybox container with bin/berth (root)

@@ -143,6 +143,9 @@ func (c *Container) start(process *Process, waitStart bool) (retErr error) {
 	if err := process.validate(); err != nil {
 		return err
 	}
+	if err := c.checkLSM(process); err != nil {
+		return err
+	}
 	unlock, err := c.lock()
 	if err != nil {
 		return err
@@ -293,6 +296,7 @@ func (c *Container) bootstrap(p *Process, waitStart bool) *launch.Bootstrap {
 		uid := p.UID
 		b.Process.UID = &uid
 	}
+	b.Process.AppArmorProfile, b.Process.Label = c.processLSM(p)
 	return b
 }
 

@@ -27,7 +27,7 @@ func (c *Container) startExec(p *Process) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	if err := checkLSM(p); err != nil {
+	if err := c.checkLSM(p); err != nil {
 		return err
 	}
 	st, err := c.Status()
@@ -63,8 +63,6 @@ func (c *Container) startExec(p *Process) error {
 	b.Process.Capabilities = p.Capabilities
 	b.Process.NoNewPrivileges = p.NoNewPrivileges
 	b.Process.Rlimits = p.Rlimits
-	b.Process.AppArmorProfile = p.AppArmorProfile
-	b.Process.Label = p.Label
 	in, err := launch.Start(&launch.StartOptions{
 		Bootstrap:     b,
 		EnterCgroup:   enter,
@@ -260,21 +258,4 @@ func subCgroup(base, sub string) (string, error) {
 		return "", fmt.Errorf("sub-cgroup %s: %s is not a directory", sub, dir)
 	}
 	return dir, nil
-}
-
-// checkLSM refuses a security label for a module the host does not run:
-// the process must not start unconfined by surprise.
-func checkLSM(p *Process) error {
-	if p.AppArmorProfile != "" {
-		if data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err != nil || !strings.HasPrefix(string(data), "Y") {
-			return fmt.Errorf("apparmor profile %q: AppArmor is not enabled on this host", p.AppArmorProfile)
-		}
-	}
-	if p.Label != "" {
-		var st unix.Statfs_t
-		if err := unix.Statfs("/sys/fs/selinux", &st); err != nil || st.Type != unix.SELINUX_MAGIC {
-			return fmt.Errorf("process label %q: SELinux is not enabled on this host", p.Label)
-		}
-	}
-	return nil
 }

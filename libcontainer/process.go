@@ -65,11 +65,13 @@ type Process struct {
 	NoNewPrivileges *bool
 	// Rlimits replace the container's rlimits.
 	Rlimits []configs.Rlimit
-	// AppArmorProfile is the AppArmor profile to run the process under;
-	// the host must run AppArmor.
+	// AppArmorProfile is the AppArmor profile to run the process under
+	// (the init's too, as in runc); empty means the config's
+	// AppArmorProfile. The host must run AppArmor.
 	AppArmorProfile string
-	// Label is the SELinux label of the process; the host must run
-	// SELinux.
+	// Label is the SELinux label of the process and of its session
+	// keyring (the init's too, as in runc); empty means the config's
+	// ProcessLabel. The host must run SELinux.
 	Label string
 	// SubCgroupPaths put the process in sub-cgroups of the container's
 	// cgroup, which must exist: the key is a cgroup v1 controller

@@ -16,8 +16,12 @@ set -eu
 # qemu-system-x86, qemu-system-data, linux-image-amd64, cpio, xz-utils: the
 # throw-away cgroup v2 VM of `make integration-v2` (tests/v2vm), which boots
 # Debian's own kernel under qemu and builds its initramfs with cpio.
+# libseccomp-dev (and pkg-config, which libseccomp-golang's cgo asks for
+# it): the seccomp differential test (libcontainer/internal/seccomp)
+# compiles every profile with libseccomp too; berth itself does not link it.
 pkgs="busybox-static jq iproute2 util-linux procps gcc make git musl-tools"
 pkgs="$pkgs qemu-system-x86 qemu-system-data linux-image-amd64 cpio xz-utils"
+pkgs="$pkgs libseccomp-dev pkg-config"
 for arg in "$@"; do
 	case $arg in
 	--bench) pkgs="$pkgs runc crun hyperfine time" ;;

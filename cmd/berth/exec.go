@@ -183,14 +183,11 @@ func execProcessSpec(cmd *cli.Command, c *libcontainer.Container) (_ *specs.Proc
 		if err != nil {
 			return nil, "", fmt.Errorf("--process: %w", err)
 		}
-		var sp specs.Process
-		if err := json.Unmarshal(data, &sp); err != nil {
+		sp, err := parseProcess(data)
+		if err != nil {
 			return nil, "", fmt.Errorf("--process %s: %w", path, err)
 		}
-		if len(sp.Args) == 0 {
-			return nil, "", fmt.Errorf("--process %s: args: must not be empty", path)
-		}
-		return &sp, "", nil
+		return sp, "", nil
 	}
 	cfg := c.Config()
 	sp, err := loadProcess(cfg.Label("bundle"))
@@ -242,6 +239,19 @@ func execProcessSpec(cmd *cli.Command, c *libcontainer.Container) (_ *specs.Proc
 		sp.User.AdditionalGids = append(sp.User.AdditionalGids, uint32(gid))
 	}
 	return sp, userName, nil
+}
+
+// parseProcess decodes a process.json (berth exec -p): the OCI process
+// object, whose args must not be empty.
+func parseProcess(data []byte) (*specs.Process, error) {
+	var sp specs.Process
+	if err := json.Unmarshal(data, &sp); err != nil {
+		return nil, err
+	}
+	if len(sp.Args) == 0 {
+		return nil, errors.New("args: must not be empty")
+	}
+	return &sp, nil
 }
 
 // loadProcess reads the process object of the bundle's config.json, and

@@ -32,7 +32,7 @@ defines them. The output is experimental and may change.`,
 }
 
 func runtimeFeatures() *features.Features {
-	f := false
+	f, t := false, true
 	v1, v2 := !cgroups.IsCgroup2UnifiedMode(), true
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
@@ -49,9 +49,9 @@ func runtimeFeatures() *features.Features {
 				SystemdUser: &f,
 				Rdma:        &f,
 			},
-			Seccomp:         &features.Seccomp{Enabled: &f},
-			Apparmor:        &features.Apparmor{Enabled: &f},
-			Selinux:         &features.Selinux{Enabled: &f},
+			Seccomp:         libcontainer.SeccompFeatures(),
+			Apparmor:        &features.Apparmor{Enabled: &t},
+			Selinux:         &features.Selinux{Enabled: &t},
 			IntelRdt:        &features.IntelRdt{Enabled: &f},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
 			NetDevices:      &features.NetDevices{Enabled: &f},

@@ -60,12 +60,27 @@ type Config struct {
 	// NoNewKeyring keeps the caller's session keyring instead of giving the
 	// container a new one (runc's --no-new-keyring).
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// AppArmorProfile is the AppArmor profile the container's processes
+	// exec into (process.apparmorProfile); a process's own profile
+	// replaces it. The host must run AppArmor.
+	AppArmorProfile string `json:"apparmor_profile,omitempty"`
+	// ProcessLabel is the SELinux label the container's processes and
+	// their session keyring get (process.selinuxLabel); a process's own
+	// label replaces it. The host must run SELinux.
+	ProcessLabel string `json:"process_label,omitempty"`
+	// MountLabel is the SELinux context of the container's mounts
+	// (linux.mountLabel), given as the context= option to those that take
+	// one (tmpfs, devpts, ...; not proc, sysfs or mqueue), as runc does.
+	MountLabel string `json:"mount_label,omitempty"`
 	// OomScoreAdj is written to /proc/<pid>/oom_score_adj when set.
 	OomScoreAdj *int `json:"oom_score_adj,omitempty"`
 	// Umask is the init process's file mode creation mask; nil means 0022.
 	Umask *uint32 `json:"umask,omitempty"`
 	// ParentDeathSignal is sent to the init process when its parent dies.
 	ParentDeathSignal int `json:"parent_death_signal,omitempty"`
+	// Seccomp is the system call filter of the container's processes;
+	// nil loads none.
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
 
 	// Hooks are the OCI lifecycle hooks.
 	Hooks Hooks `json:"hooks,omitempty"`

@@ -13,10 +13,10 @@
 //
 // The spec's process object (args, env, cwd, user, terminal) is not part of a
 // configs.Config, exactly as in runc: the caller builds the init process from
-// it. Spec fields that configs.Config cannot express yet (seccomp, intelRdt,
-// personality, memoryPolicy, netDevices, mountLabel, the process's scheduler,
-// ioPriority, execCPUAffinity and LSM labels) are reported through the
-// logger and otherwise ignored.
+// it. Spec fields that configs.Config cannot express yet (intelRdt,
+// personality, memoryPolicy, netDevices, the process's scheduler, ioPriority
+// and execCPUAffinity) are reported through the logger and otherwise
+// ignored.
 //
 // Do not use this package to edit a Config after creation: it converts whole
 // specs only.

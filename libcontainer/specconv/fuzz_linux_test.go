@@ -10,9 +10,9 @@ import (
 	"github.com/berthrt/berth/libcontainer/configs"
 )
 
-// FuzzCreateConfig feeds config.json bytes through json.Unmarshal,
+// FuzzSpecConv feeds config.json bytes through json.Unmarshal,
 // CreateConfig and Validate: bad input must give an error, never a panic.
-func FuzzCreateConfig(f *testing.F) {
+func FuzzSpecConv(f *testing.F) {
 	for _, name := range []string{"testdata/runc-spec.json", "testdata/runc-spec-rootless.json"} {
 		b, err := os.ReadFile(name)
 		if err != nil {

@@ -165,6 +165,7 @@ func convertLinux(opts *CreateOpts, c *configs.Config) error {
 	c.Sysctl = maps.Clone(l.Sysctl)
 	c.MaskPaths = slices.Clone(l.MaskedPaths)
 	c.ReadonlyPaths = slices.Clone(l.ReadonlyPaths)
+	c.MountLabel = l.MountLabel
 	prop, err := rootPropagation(l.RootfsPropagation)
 	if err != nil {
 		return err
@@ -175,7 +176,8 @@ func convertLinux(opts *CreateOpts, c *configs.Config) error {
 		return &configs.FieldError{Field: "linux.rootfsPropagation", Err: errors.New("[r]private is not safe without pivot_root")}
 	}
 	c.RootPropagation = prop
-	return nil
+	c.Seccomp, err = Seccomp(l.Seccomp)
+	return err
 }
 
 // namespaceType maps an OCI namespace type to berth's; ok is false for an
@@ -328,6 +330,8 @@ func convertProcess(p *specs.Process, c *configs.Config) error {
 	c.NoNewPrivileges = p.NoNewPrivileges
 	c.OomScoreAdj = clone(p.OOMScoreAdj)
 	c.Umask = clone(p.User.Umask)
+	c.AppArmorProfile = p.ApparmorProfile
+	c.ProcessLabel = p.SelinuxLabel
 	return nil
 }
 
@@ -367,12 +371,10 @@ func warnIgnored(log *slog.Logger, spec *specs.Spec) {
 			name string
 			set  bool
 		}{
-			{"linux.seccomp", l.Seccomp != nil},
 			{"linux.intelRdt", l.IntelRdt != nil},
 			{"linux.personality", l.Personality != nil},
 			{"linux.memoryPolicy", l.MemoryPolicy != nil},
 			{"linux.netDevices", len(l.NetDevices) > 0},
-			{"linux.mountLabel", l.MountLabel != ""},
 		} {
 			if f.set {
 				fields = append(fields, f.name)
@@ -387,8 +389,6 @@ func warnIgnored(log *slog.Logger, spec *specs.Spec) {
 			{"process.scheduler", p.Scheduler != nil},
 			{"process.ioPriority", p.IOPriority != nil},
 			{"process.execCPUAffinity", p.ExecCPUAffinity != nil},
-			{"process.apparmorProfile", p.ApparmorProfile != ""},
-			{"process.selinuxLabel", p.SelinuxLabel != ""},
 		} {
 			if f.set {
 				fields = append(fields, f.name)

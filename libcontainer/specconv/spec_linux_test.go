@@ -622,7 +622,7 @@ func TestWarnings(t *testing.T) {
 	bundle(t)
 	s := minimalSpec()
 	s.Linux = &specs.Linux{
-		Seccomp:   &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_ALLOW"},
+		IntelRdt:  &specs.LinuxIntelRdt{ClosID: "c"},
 		Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: ptr(int64(1))}}, //nolint:staticcheck // SA1019: testing the warning.
 	}
 	s.Mounts = []specs.Mount{{Destination: "tmp", Type: "tmpfs", Source: "tmpfs"}}
@@ -631,7 +631,7 @@ func TestWarnings(t *testing.T) {
 	if _, err := CreateConfig(&CreateOpts{CgroupName: "c", Spec: s, Logger: log}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"field=linux.seccomp", "field=linux.resources.memory.kernel", "field=mounts[0].destination"} {
+	for _, want := range []string{"field=linux.intelRdt", "field=linux.resources.memory.kernel", "field=mounts[0].destination"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log %q lacks %q", buf.String(), want)
 		}

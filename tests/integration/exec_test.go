@@ -694,7 +694,7 @@ func TestExecBadInput(t *testing.T) {
 		}
 		for _, args := range [][]string{{"--apparmor", "some-profile"}, {"--process-label", "system_u:system_r:container_t:s0"}} {
 			_, errOut, code := b.exec(append(args, b.id, "true")...)
-			if code != 1 || !strings.Contains(errOut, "not enabled on this host") {
+			if code != 1 || !strings.Contains(errOut, "not supported") {
 				t.Errorf("berth exec %v: exit %d, stderr %q; want exit 1 and an error that the module is not enabled", args, code, errOut)
 			}
 		}

@@ -1,12 +1,11 @@
 package launch
 
 import (
-	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/internal/lsm"
 	"github.com/berthrt/berth/libcontainer/internal/terminal"
 )
 
@@ -27,11 +26,13 @@ func (p *initProc) runExec() error {
 		{"stdio", p.fixStdioOwner},
 		{"process.apparmorProfile", p.setAppArmorProfile},
 		{"process.selinuxLabel", p.setExecLabel},
+		{"seccomp", p.loadSeccompEarly},
 		{"process.user", p.setupUser},
 		{"process.cwd", p.chdir},
 		{"capabilities", func() error { return p.caps.ApplyCaps() }},
 		{"no_new_privs", p.setNoNewPrivs},
 		{"process.args", p.lookupExe},
+		{"seccomp", p.loadSeccompLate},
 	}
 	return p.runSteps(steps)
 }
@@ -69,38 +70,18 @@ func (p *initProc) setupExecTerminal() error {
 }
 
 // setAppArmorProfile makes the process exec into its AppArmor profile
-// ("exec <profile>" written to the thread's attr/apparmor/exec, or the
-// older attr/exec). The parent checked that the host runs AppArmor.
+// (lsm: "exec <profile>" written to the thread's attr/apparmor/exec, or
+// the older attr/exec). The parent checked that the host runs AppArmor.
+// The init applies it after the hostname, as runc's init does.
 func (p *initProc) setAppArmorProfile() error {
-	profile := p.b.Process.AppArmorProfile
-	if profile == "" {
-		return nil
-	}
-	err := writeAttr("/proc/thread-self/attr/apparmor/exec", "exec "+profile)
-	if errors.Is(err, os.ErrNotExist) {
-		err = writeAttr("/proc/thread-self/attr/exec", "exec "+profile)
-	}
-	return err
+	var h lsm.Host
+	return h.ApplyAppArmorProfile(p.b.Process.AppArmorProfile)
 }
 
 // setExecLabel makes the process exec with its SELinux label (attr/exec
-// of the thread that calls execve). The parent checked that the host runs
-// SELinux.
+// of the thread that calls execve), before the user switch as runc does.
+// The parent checked that the host runs SELinux.
 func (p *initProc) setExecLabel() error {
-	if p.b.Process.Label == "" {
-		return nil
-	}
-	return writeAttr("/proc/thread-self/attr/exec", p.b.Process.Label)
-}
-
-func writeAttr(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.WriteString(value); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	var h lsm.Host
+	return h.SetExecLabel(p.b.Process.Label)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/configs"
 	"github.com/berthrt/berth/libcontainer/internal/capabilities"
 	"github.com/berthrt/berth/libcontainer/internal/hooks"
+	"github.com/berthrt/berth/libcontainer/internal/lsm"
 	"github.com/berthrt/berth/libcontainer/internal/proc"
 	"github.com/berthrt/berth/libcontainer/internal/rootfs"
 	"github.com/berthrt/berth/libcontainer/internal/terminal"
@@ -122,19 +123,23 @@ func (p *initProc) run() error {
 		{"cgroup", p.waitCgroup},
 		{"terminal", p.setupTerminal},
 		{"hostname", p.setHostname},
+		{"process.apparmorProfile", p.setAppArmorProfile},
 		{"sysctl", func() error { return proc.WriteSysctls(p.cfg.Sysctl) }},
-		{"rootfs finalize", func() error { return rootfs.Finalize(p.cfg) }},
+		{"rootfs finalize", func() error { return rootfs.FinalizeWith(p.cfg, rootfs.Options{MountLabel: p.mountLabel()}) }},
 		{"session keyring", p.joinKeyring},
 		{"rlimits", p.setRlimits},
 		{"capabilities", p.prepareCaps},
 		{"process.user", p.lookupUser},
 		{"process.cwd", p.chdirAsRoot},
 		{"stdio", p.fixStdioOwner},
+		{"process.selinuxLabel", p.setExecLabel},
+		{"seccomp", p.loadSeccompEarly},
 		{"process.user", p.setupUser},
 		{"process.cwd", p.chdir},
 		{"capabilities", func() error { return p.caps.ApplyCaps() }},
 		{"no_new_privs", p.setNoNewPrivs},
 		{"process.args", p.lookupExe},
+		{"seccomp", p.loadSeccompLate},
 	}
 	return p.runSteps(steps)
 }
@@ -219,7 +224,7 @@ func withDumpable(fn func() error) error {
 }
 
 func (p *initProc) setupRootfs() error {
-	return rootfs.Setup(p.cfg, rootfs.Options{WaitCgroup: p.waitCgroup, BeforePivot: p.beforePivot, Logger: p.log})
+	return rootfs.Setup(p.cfg, rootfs.Options{WaitCgroup: p.waitCgroup, BeforePivot: p.beforePivot, Logger: p.log, MountLabel: p.mountLabel()})
 }
 
 // beforePivot is the hook point of the create operation, with every mount
@@ -349,9 +354,19 @@ func (p *initProc) setHostname() error {
 	return nil
 }
 
+// joinKeyring gives the process a session keyring of its own, labelled
+// with the process's SELinux label (set for the keyrings this thread
+// creates, then cleared, as runc's init does).
 func (p *initProc) joinKeyring() error {
 	if p.cfg.NoNewKeyring {
 		return nil
+	}
+	if label := p.b.Process.Label; label != "" {
+		var h lsm.Host
+		if err := h.SetKeyLabel(label); err != nil {
+			return err
+		}
+		defer func() { _ = h.SetKeyLabel("") }()
 	}
 	return proc.JoinSessionKeyring("_ses."+p.b.ID, p.cfg.Namespaces.Contains(configs.NEWUSER))
 }
@@ -402,7 +417,8 @@ func (p *initProc) chdirAsRoot() error {
 	if cwd == "" {
 		return nil
 	}
-	err := unix.Chdir(cwd)
+	// proc.Chdir refuses a cwd outside the root (CVE-2024-21626).
+	err := proc.Chdir(cwd)
 	if err == nil {
 		p.b.Process.Cwd = ""
 		return nil
@@ -417,7 +433,7 @@ func (p *initProc) setupUser() error { return proc.SetupUser(p.user) }
 
 func (p *initProc) chdir() error {
 	if cwd := p.b.Process.Cwd; cwd != "" {
-		if err := unix.Chdir(cwd); err != nil {
+		if err := proc.Chdir(cwd); err != nil {
 			return cwdError(cwd, err)
 		}
 	}

@@ -48,6 +48,8 @@ import (
 //	                                              hostname, sysctl, masked and
 //	                                              read-only paths, rlimits, user,
 //	                                              capabilities, no_new_privs
+//	hand it to listenerPath, sendSeccompDone ◄─  with SCMP_ACT_NOTIFY: sendSeccompListener
+//	  ───────────────────────────────────────►  (the fd rides along), recvSeccompDone
 //	recvReady ◄─────────────────────────────────  sendReady (or sendError at any step)
 //	create: write state.json, exit                create: accept on exec.sock (berth
 //	                                              start connects), startContainer
@@ -77,6 +79,11 @@ const (
 	msgHooksDone   msgKind = "hooks-done"
 	msgConsole     msgKind = "console"
 	msgReady       msgKind = "ready"
+	// msgSeccomp carries the seccomp filter's listener (SCMP_ACT_NOTIFY)
+	// to the parent, which hands it to linux.seccomp.listenerPath and
+	// answers msgSeccompDone.
+	msgSeccomp     msgKind = "seccomp-listener"
+	msgSeccompDone msgKind = "seccomp-done"
 	msgError       msgKind = "error"
 	// msgPid is written by the bootstrap (libcontainer/nsenter) when it
 	// forked the init into its pid namespace.
@@ -144,6 +151,18 @@ type Bootstrap struct {
 	// NoNewKeyring and UserNS are the config's, for Exec.
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
 	UserNS       bool `json:"user_ns,omitempty"`
+	// Seccomp is the container's seccomp filter, compiled by Start from
+	// Config.Seccomp (an exec'd process gets the container's too); nil
+	// loads none.
+	Seccomp *SeccompFilter `json:"seccomp,omitempty"`
+}
+
+// SeccompFilter is a compiled seccomp filter on its way to the init.
+type SeccompFilter struct {
+	// Program is the BPF program (struct sock_filter records).
+	Program []byte `json:"program"`
+	// Flags are the seccomp(2) flags.
+	Flags uint `json:"flags,omitempty"`
 }
 
 // ProcessSpec is the user process: what runc's Process carries to init.
@@ -372,6 +391,8 @@ func (ch *channel) sendCgroupReady() error { return ch.send(frame{Kind: msgCgrou
 
 func (ch *channel) sendHooksDone() error { return ch.send(frame{Kind: msgHooksDone}) }
 
+func (ch *channel) sendSeccompDone() error { return ch.send(frame{Kind: msgSeccompDone}) }
+
 // recvNext reads the init's next frame, whatever its kind.
 func (ch *channel) recvNext() (frame, error) { return ch.recv("") }
 
@@ -419,6 +440,15 @@ func (ch *channel) sendConsole(master *os.File) error {
 }
 
 func (ch *channel) sendReady() error { return ch.send(frame{Kind: msgReady}) }
+
+func (ch *channel) sendSeccompListener(l *os.File) error {
+	return ch.sendWithFile(frame{Kind: msgSeccomp}, l)
+}
+
+func (ch *channel) recvSeccompDone() error {
+	_, err := ch.recv(msgSeccompDone)
+	return err
+}
 
 func (ch *channel) sendError(err error) error {
 	return ch.send(frame{Kind: msgError, Error: err.Error()})

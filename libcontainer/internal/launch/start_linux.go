@@ -86,6 +86,9 @@ type Init struct {
 // fifo mode it then waits on the exec fifo, otherwise it has called execve.
 // On error the init process is killed and reaped.
 func Start(o *StartOptions) (_ *Init, retErr error) {
+	if err := compileSeccomp(o.Bootstrap, o.Logger); err != nil {
+		return nil, err
+	}
 	exe := o.Exe
 	if exe == "" {
 		var err error
@@ -199,6 +202,10 @@ func (p *Init) serve(o *StartOptions) error {
 			}
 			if err := p.ch.sendHooksDone(); err != nil {
 				return p.sendError(err)
+			}
+		case msgSeccomp:
+			if err := p.handOverListener(o.Bootstrap); err != nil {
+				return err
 			}
 		case msgConsole:
 			master, err := p.ch.takeFile()
@@ -340,6 +347,21 @@ func forkInit(cmd *exec.Cmd, c *configs.Config, plan *joinPlan, enterCgroup func
 				if err := protectExe(cmd.Path); err != nil {
 					return err
 				}
+			} else {
+				// In the host's mount namespace: a sealed copy.
+				sealed, path, err := sealedExe(cmd.Path)
+				if err != nil {
+					return err
+				}
+				defer sealed.Close()
+				cmd.Path = path
+			}
+			// A descriptor berth's caller leaked to it (one without
+			// close-on-exec) must not reach the init, where a cwd of
+			// /proc/self/fd/N would name it (CVE-2024-21626). The
+			// ExtraFiles are passed all the same: the child dup2s them.
+			if err := closeExecFrom(3); err != nil {
+				return fmt.Errorf("mark descriptors close-on-exec: %w", err)
 			}
 			if err := cmd.Start(); err != nil {
 				return fmt.Errorf("start init process: %w", err)

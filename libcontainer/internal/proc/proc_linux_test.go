@@ -41,6 +41,8 @@ func child(name string) func(arg string) error {
 		return childSysctl
 	case "sysctl-error":
 		return childSysctlError
+	case "chdir":
+		return childChdir
 	}
 	return func(string) error { return fmt.Errorf("unknown child %q", name) }
 }

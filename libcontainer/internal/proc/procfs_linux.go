@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -63,6 +64,32 @@ func SetOomScoreAdj(v int) error {
 		return fmt.Errorf("write oom_score_adj %d: %w", v, err)
 	}
 	return nil
+}
+
+// readSelf reads /proc/self/<name> through a verified procfs handle
+// (not the container's /proc, which the container may have covered). The
+// error is wrapped with the file's name.
+func readSelf(name string) ([]byte, error) {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return nil, fmt.Errorf("open /proc: %w", err)
+	}
+	defer proc.Close()
+	h, err := proc.OpenSelf(name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("reopen %s: %w", name, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return b, nil
 }
 
 // writeHandle reopens the O_PATH handle h for writing and writes s in one

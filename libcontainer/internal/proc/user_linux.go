@@ -225,8 +225,10 @@ func setresuidThread(uid int) error {
 // setgroupsDenied reports whether setgroups(2) is disabled in the current
 // user namespace (user_namespaces(7), "/proc/[pid]/setgroups"). It is only
 // consulted after setgroups failed with EPERM, so a forged file cannot make
-// init skip groups it could have set.
+// init skip groups it could have set; and it is read through a verified
+// procfs (readSelf), so that a mount over the container's /proc/self cannot
+// forge "deny" either (CVE-2025-52881 class).
 func setgroupsDenied() bool {
-	b, err := os.ReadFile("/proc/self/setgroups")
+	b, err := readSelf("setgroups")
 	return err == nil && string(b) == "deny\n"
 }

@@ -49,6 +49,11 @@ func newTmpfs(flags int, data string) (*os.File, error) {
 	defer unix.Close(fsfd)
 	for _, o := range dataOptions(data) {
 		if k, v, ok := strings.Cut(o, "="); ok {
+			// fsconfig(2) takes the value alone: the quotes that
+			// protect commas in mount(2) data are not part of it.
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
 			err = unix.FsconfigSetString(fsfd, k, v)
 		} else {
 			err = unix.FsconfigSetFlag(fsfd, o)

@@ -19,7 +19,11 @@ import (
 // with open_tree/move_mount/mount_setattr, without going through the
 // container's /proc: that procfs is the container's own, and a missing or
 // odd one must not change what gets masked (CVE-2025-52881 class).
-func Finalize(cfg *configs.Config) error {
+func Finalize(cfg *configs.Config) error { return FinalizeWith(cfg, Options{}) }
+
+// FinalizeWith is Finalize with Setup's options: their MountLabel labels
+// the tmpfs of masked directories, as runc's maskPath does.
+func FinalizeWith(cfg *configs.Config, opts Options) error {
 	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open root: %w", err)
@@ -31,7 +35,7 @@ func Finalize(cfg *configs.Config) error {
 		}
 	}
 	if len(cfg.MaskPaths) > 0 {
-		mk := masker{root: root}
+		mk := masker{root: root, data: opts.MountLabel.labelData("tmpfs", "")}
 		defer mk.close()
 		for _, p := range cfg.MaskPaths {
 			if err := mk.mask(p); err != nil {
@@ -116,6 +120,8 @@ type masker struct {
 	// tmpfs is the read-only tmpfs on the first masked directory, cloned
 	// onto the others.
 	tmpfs *os.File
+	// data is the tmpfs's mount data: the mount label, if any.
+	data string
 }
 
 func (mk *masker) close() {
@@ -156,9 +162,9 @@ func (mk *masker) maskDir(dst *os.File, p string) error {
 	if mk.tmpfs != nil {
 		return cloneOnto(mk.tmpfs, dst, p)
 	}
-	t, err := newTmpfs(unix.MS_RDONLY, "")
+	t, err := newTmpfs(unix.MS_RDONLY, mk.data)
 	if err != nil {
-		return &MountError{Op: "fsmount", Source: "tmpfs", Target: p, Device: "tmpfs", Flags: unix.MS_RDONLY, Err: err}
+		return &MountError{Op: "fsmount", Source: "tmpfs", Target: p, Device: "tmpfs", Flags: unix.MS_RDONLY, Data: mk.data, Err: err}
 	}
 	defer t.Close()
 	if err := moveMount(t, dst, "tmpfs", p); err != nil {

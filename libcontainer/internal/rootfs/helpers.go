@@ -29,12 +29,23 @@ func splitDest(p string) (dir, base string) {
 }
 
 // dataOptions splits a comma-separated mount data string, dropping empty
-// entries.
+// entries. A comma inside double quotes does not split: an SELinux
+// context="..." option quotes its MLS range, which has commas.
 func dataOptions(data string) []string {
-	var opts []string
-	for o := range strings.SplitSeq(data, ",") {
-		if o != "" {
-			opts = append(opts, o)
+	var (
+		opts   []string
+		start  int
+		quoted bool
+	)
+	for i := 0; i <= len(data); i++ {
+		switch {
+		case i < len(data) && data[i] == '"':
+			quoted = !quoted
+		case i == len(data) || data[i] == ',' && !quoted:
+			if o := data[start:i]; o != "" {
+				opts = append(opts, o)
+			}
+			start = i + 1
 		}
 	}
 	return opts

@@ -67,14 +67,35 @@ func (s *setup) mountFS(m *configs.Mount) error {
 		}
 	}
 	flags := uintptr(mountFlags(m))
-	if err := unix.Mount(m.Source, procFd(dst), m.Device, flags, m.Data); err != nil {
+	data := s.opts.MountLabel.labelData(m.Device, m.Data)
+	if err := unix.Mount(m.Source, procFd(dst), m.Device, flags, data); err != nil {
 		if m.Device == "sysfs" && s.userns && errors.Is(err, unix.EPERM) {
 			// The joined netns belongs to another user namespace.
 			return s.mountBind(sysfsBind(m))
 		}
-		return &MountError{Op: "mount", Source: m.Source, Target: dest, Device: m.Device, Flags: flags, Data: m.Data, Err: err}
+		return &MountError{Op: "mount", Source: m.Source, Target: dest, Device: m.Device, Flags: flags, Data: data, Err: err}
+	}
+	if m.Device == "mqueue" {
+		if err := s.labelMountRoot(dest); err != nil {
+			return err
+		}
 	}
 	return s.afterMount(m, dest)
+}
+
+// labelMountRoot labels the root of the mount now at dest with the mount
+// label, for a filesystem that takes no context= option (mqueue), as runc
+// does after mounting it.
+func (s *setup) labelMountRoot(dest string) error {
+	if s.opts.MountLabel.File == nil {
+		return nil
+	}
+	f, err := openInRoot(s.root, dest, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return s.opts.MountLabel.labelFile(f, dest)
 }
 
 // mountFlags returns the flags m is first mounted with. /dev stays writable
@@ -234,7 +255,7 @@ func (s *setup) mountTmpfs(m *configs.Mount) error {
 		}
 		perm = unixPerm(mode)
 	}
-	data := tmpfsData(m.Data, existed, perm)
+	data := tmpfsData(s.opts.MountLabel.labelData("tmpfs", m.Data), existed, perm)
 	flags := mountFlags(m)
 	if m.Extensions&configs.EXT_COPYUP != 0 {
 		err = tmpfsCopyUp(m.Source, dst, dest, flags, data)

@@ -32,6 +32,10 @@ type Options struct {
 	// moved onto the destination instead of opening Mount.Source. Setup does
 	// not close them. May be nil or shorter than cfg.Mounts.
 	MountSources []*os.File
+	// MountLabel applies the container's SELinux mount label
+	// (cfg.MountLabel) to the filesystems it mounts; the zero value
+	// applies none.
+	MountLabel MountLabel
 }
 
 // setup is the state of one Setup call.

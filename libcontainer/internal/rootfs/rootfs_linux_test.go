@@ -54,6 +54,8 @@ func childCases() map[string]func(c *child) {
 		"cgroup":       caseCgroup,
 		"propagation":  casePropagationHost,
 		"propagationc": casePropagationContainer,
+		"label":        caseLabel,
+		"labelctx":     caseLabelContext,
 	}
 }
 
