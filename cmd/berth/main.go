@@ -36,6 +36,9 @@ func run(args []string) int {
 	g := &globals{logger: slog.New(newLogHandler(os.Stderr, "text", slog.LevelInfo))}
 	app := newApp(g)
 	err := app.Run(context.Background(), args)
+	// The log file stays open until the error is in it: conmon and the
+	// containerd shim show users the last error line of --log.
+	defer g.closeLog()
 	if err == nil {
 		return 0
 	}
@@ -49,6 +52,14 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	return 1
+}
+
+// closeLog closes the --log file, if one was opened.
+func (g *globals) closeLog() {
+	if g.logFile != nil {
+		_ = g.logFile.Close()
+		g.logFile = nil
+	}
 }
 
 // exitStatus is returned by commands whose exit status is a container's.
@@ -84,12 +95,6 @@ Open Container Initiative specification; it accepts runc's command line.`,
 		},
 		Before: func(ctx context.Context, cmd *cli.Command) (context.Context, error) {
 			return ctx, g.setup(cmd)
-		},
-		After: func(context.Context, *cli.Command) error {
-			if g.logFile != nil {
-				return g.logFile.Close()
-			}
-			return nil
 		},
 		Commands: []*cli.Command{
 			createCommand(g),
