@@ -99,13 +99,14 @@ oci: build ## OCI runtime-tools validation; fails only if an expected-pass progr
 	RUNTIME=$(BIN) bash tests/oci/run.sh --gate
 
 .PHONY: test
-test: deps build lint unit fuzz integration integration-v2 oci ## everything CI runs, in order
+test: deps build lint unit fuzz integration integration-v2 oci clients ## everything CI runs, in order
 
-# Not part of `test` yet: podman, containerd and Docker driving bin/berth, each
-# with private daemons and state (tests/clients/README.md); a client whose
-# packages are missing is skipped with the reason.
+# podman, containerd and Docker driving bin/berth, each with private daemons
+# and state (tests/clients/README.md). Their packages are installed when
+# missing, with every service start denied: no system-wide daemon runs.
 .PHONY: clients
 clients: build ## podman, containerd and Docker scenarios on bin/berth (root)
+	sh scripts/install-deps.sh --clients
 	RUNTIME=$(BIN) bash tests/clients/run.sh
 
 .PHONY: demo

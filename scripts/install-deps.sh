@@ -3,9 +3,13 @@
 # root on Debian 12. Installs only what is missing (dpkg-query), so a second
 # run is quick and silent apart from one line.
 #
-# Usage: scripts/install-deps.sh [--bench]
+# Usage: scripts/install-deps.sh [--bench] [--clients]
 #   --bench   also what `make bench` needs: runc and crun to compare with,
 #             hyperfine, and GNU time for peak RSS.
+#   --clients also the real clients of `make clients` (tests/clients):
+#             podman and conmon, containerd (with its shim) and umoci, and
+#             Docker. None of their daemons is started (see policy-rc.d
+#             below); the tests start private ones.
 set -eu
 
 # busybox-static: rootfs of the test, demo and bench bundles; jq: configs and
@@ -25,6 +29,7 @@ pkgs="$pkgs libseccomp-dev pkg-config"
 for arg in "$@"; do
 	case $arg in
 	--bench) pkgs="$pkgs runc crun hyperfine time" ;;
+	--clients) pkgs="$pkgs podman conmon containerd umoci docker.io" ;;
 	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
 	esac
 done
