@@ -57,17 +57,7 @@ func (p *initProc) enterRoot() error {
 // setupExecTerminal gives the process a pty of the container's devpts,
 // without touching /dev/console (the init's), and sends the master to the
 // parent.
-func (p *initProc) setupExecTerminal() error {
-	if !p.b.Terminal {
-		return nil
-	}
-	master, err := terminal.SetupExec(-1, p.b.ConsoleSize)
-	if err != nil {
-		return err
-	}
-	defer master.Close()
-	return p.ch.sendConsole(master)
-}
+func (p *initProc) setupExecTerminal() error { return p.sendTerminal(terminal.SetupExec) }
 
 // setAppArmorProfile makes the process exec into its AppArmor profile
 // (lsm: "exec <profile>" written to the thread's attr/apparmor/exec, or

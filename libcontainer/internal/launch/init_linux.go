@@ -280,11 +280,15 @@ func (p *initProc) runHooks(name configs.HookName, status specs.ContainerState, 
 // setupTerminal gives the process a pty from the container's devpts, the
 // slave over /dev/console and on stdio, and sends the master to the
 // parent.
-func (p *initProc) setupTerminal() error {
+func (p *initProc) setupTerminal() error { return p.sendTerminal(terminal.Setup) }
+
+// sendTerminal makes the process's pty with setup, when it has a
+// terminal, and sends the master to the parent.
+func (p *initProc) sendTerminal(setup func(uid int, size *terminal.Size) (*os.File, error)) error {
 	if !p.b.Terminal {
 		return nil
 	}
-	master, err := terminal.Setup(-1, p.b.ConsoleSize)
+	master, err := setup(-1, p.b.ConsoleSize)
 	if err != nil {
 		return err
 	}
