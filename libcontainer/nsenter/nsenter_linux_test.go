@@ -151,6 +151,18 @@ func TestBootstrap(t *testing.T) {
 	})
 	t.Run("join uts", func(t *testing.T) {
 		h := helper(t, "uts", false, "--uts", "sh", "-c", "hostname nsenter-test; exec sleep 1000")
+		// The namespace exists before the shell names it: wait for the
+		// exec of sleep, which follows the hostname.
+		for i := 0; ; i++ {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", h))
+			if strings.TrimSpace(string(comm)) == "sleep" {
+				break
+			}
+			if i == 400 {
+				t.Fatal("the helper never set its hostname")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/uts", h))
 		if err != nil {
 			t.Fatal(err)
