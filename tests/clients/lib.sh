@@ -70,14 +70,16 @@ need_feature() {  # need_feature NAME: in a scenario, `need_feature seccomp || r
 }
 
 # write_wrapper PATH TAG: a shell script at PATH that logs its argv to $W/argv.log (TAG first)
-# and execs RUNTIME. Clients only ever see the wrapper.
+# and execs RUNTIME. Clients only ever see the wrapper. The line is written in one write(2):
+# the runtime runs concurrently, and piecewise writes interleaved into garbled lines.
 write_wrapper() {
   {
     echo '#!/bin/sh'
     printf 'LOG=%q\n' "$W/argv.log"
     printf 'TAG=%q\n' "$2"
     cat <<'EOF'
-{ printf '%s:' "$TAG ppid=$PPID"; for a in "$@"; do printf ' %s' "$a"; done; echo; } >> "$LOG" 2>/dev/null
+line="$TAG ppid=$PPID:"; for a in "$@"; do line="$line $a"; done
+printf '%s\n' "$line" >> "$LOG" 2>/dev/null
 EOF
     printf 'exec %q "$@"\n' "$RUNTIME"
   } > "$1" && chmod +x "$1"
