@@ -153,13 +153,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-state() { d inspect -f '{{.State.Status}}' "$1" 2>&1; }
-wait_state() {  # wait_state CTR STATE [tries]
-  local i=0 s
-  while [ $i -lt "${3:-50}" ]; do s=$(state "$1"); [ "$s" = "$2" ] && return 0; sleep 0.2; i=$((i + 1)); done
-  echo "state of $1 is [$s], wanted [$2]"; return 1
-}
-ctr_pid() { d inspect -f '{{.State.Pid}}' "$1"; }
+cli() { d "$@"; }
+. "$(dirname "$0")/dockercli.sh" || exit 2
 RUN=(run --network none)
 
 # ---------------------------------------------------------------- daemons and image
@@ -350,23 +345,7 @@ t_exec_detached() {
   local i=0; while [ $i -lt 25 ]; do [ "$(d exec d1 cat /tmp/exec-d 2>/dev/null)" = det ] && return 0; sleep 0.2; i=$((i + 1)); done
   echo "exec -d did not run its command"; return 1
 }
-t_ps() { d ps --format '{{.Names}} {{.Status}}' | grep -q '^d1 Up' || { echo "d1 not listed as Up: $(d ps -a 2>&1 | tail -n 2)"; return 1; }; }
 t_top() { local o; o=$(d top d1 2>&1) || { echo "top: $o"; return 1; }; echo "$o" | grep -q 'sleep\|sh' || { echo "top: $(echo "$o" | head -3)"; return 1; }; }
-t_logs() { d logs d1 2>&1 | grep -q logline-1 || { echo "logs: $(d logs d1 2>&1 | head -3)"; return 1; }; }
-t_kill_signal() {
-  d kill -s USR1 d1 >/dev/null || return 1
-  local i=0; while [ $i -lt 25 ]; do d logs d1 2>&1 | grep -q got-usr1 && return 0; sleep 0.2; i=$((i + 1)); done
-  echo "trap output not seen after kill -s USR1"; return 1
-}
-t_pause_unpause() {
-  d pause d1 >/dev/null || return 1
-  wait_state d1 paused || return 1
-  local pid fz; pid=$(ctr_pid d1); fz=$(cat "$(cg_file "$pid" freezer freezer.state)" 2>/dev/null)
-  [ -z "$fz" ] || [ "$fz" = FROZEN ] || { echo "freezer.state=$fz"; return 1; }
-  d unpause d1 >/dev/null || return 1
-  wait_state d1 running || return 1
-  d exec d1 true || { echo "exec after unpause failed"; return 1; }
-}
 t_stats() {
   [ "$(state d1)" = running ] || { echo "d1 not running"; return 1; }
   local o; o=$(d stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' d1) || return 1

@@ -92,13 +92,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-state() { pm inspect -f '{{.State.Status}}' "$1" 2>&1; }
-wait_state() {  # wait_state CTR STATE [tries]
-  local i=0 s
-  while [ $i -lt "${3:-50}" ]; do s=$(state "$1"); [ "$s" = "$2" ] && return 0; sleep 0.2; i=$((i + 1)); done
-  echo "state of $1 is [$s], wanted [$2]"; return 1
-}
-ctr_pid() { pm inspect -f '{{.State.Pid}}' "$1"; }
+cli() { pm "$@"; }
+. "$(dirname "$0")/dockercli.sh" || exit 2
 
 # ---------------------------------------------------------------- image
 build_image() {
@@ -225,23 +220,7 @@ t_run_tty() {
   local o; o=$(tty_run "$PM run --cgroup-parent /$CGNAME --rm -t $IMG sh -c 'test -t 0 && test -t 1 && echo TTY-YES; stty size'")
   case $o in *TTY-YES*) ;; *) echo "no tty in run -t: $o"; return 1 ;; esac
 }
-t_ps() { pm ps --format '{{.Names}} {{.Status}}' | grep -q '^d1 Up' || { echo "d1 not listed as Up: $(pm ps -a 2>&1 | tail -n 2)"; return 1; }; }
 t_top() { pm top d1 2>&1 | grep -q 'sleep\|sh' || { echo "top: $(pm top d1 2>&1 | head -3)"; return 1; }; }
-t_logs() { pm logs d1 2>&1 | grep -q logline-1 || { echo "logs: $(pm logs d1 2>&1 | head -3)"; return 1; }; }
-t_kill_signal() {
-  pm kill -s USR1 d1 >/dev/null || return 1
-  local i=0; while [ $i -lt 25 ]; do pm logs d1 2>&1 | grep -q got-usr1 && return 0; sleep 0.2; i=$((i + 1)); done
-  echo "trap output not seen after kill -s USR1"; return 1
-}
-t_pause_unpause() {
-  pm pause d1 >/dev/null || return 1
-  wait_state d1 paused || return 1
-  local pid fz; pid=$(ctr_pid d1); fz=$(cat "$(cg_file "$pid" freezer freezer.state)" 2>/dev/null)
-  [ -z "$fz" ] || [ "$fz" = FROZEN ] || { echo "freezer.state=$fz"; return 1; }
-  pm unpause d1 >/dev/null || return 1
-  wait_state d1 running || return 1
-  pm exec d1 true || { echo "exec after unpause failed"; return 1; }
-}
 t_stats() {
   [ "$(state d1)" = running ] || { echo "d1 not running"; return 1; }
   local o; o=$(pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' d1) || return 1
