@@ -1,9 +1,8 @@
 // Package proc holds the small steps the container's init process takes to
 // set up its own credentials, limits and environment right before execve:
 // user and group lookup in the container's /etc/passwd and /etc/group, the
-// switch to that user, resource limits, sysctls, oom_score_adj,
-// no_new_privs, the session keyring, the environment and the lookup of the
-// program to run.
+// switch to that user, resource limits, sysctls, no_new_privs, the session
+// keyring, the environment and the lookup of the program to run.
 //
 // Everything here acts on the calling process, and expects to run inside the
 // container: in its namespaces, after pivot_root (so "/" is the container's

@@ -35,8 +35,6 @@ func child(name string) func(arg string) error {
 		return childKeyring
 	case "nnp":
 		return childNoNewPrivs
-	case "oom":
-		return childOomScoreAdj
 	case "sysctl":
 		return childSysctl
 	case "sysctl-error":
@@ -324,35 +322,6 @@ func TestSetNoNewPrivs(t *testing.T) {
 	}
 	if got := strings.Join(strings.Fields(out), " "); got != "NoNewPrivs: 1" {
 		t.Fatalf("after execve: %q, want NoNewPrivs: 1", got)
-	}
-}
-
-func childOomScoreAdj(arg string) error {
-	v, err := strconv.Atoi(arg)
-	if err != nil {
-		return err
-	}
-	if err := SetOomScoreAdj(v); err != nil {
-		return err
-	}
-	b, err := os.ReadFile("/proc/self/oom_score_adj")
-	if err != nil {
-		return err
-	}
-	_, err = os.Stdout.Write(b)
-	return err
-}
-
-func TestSetOomScoreAdj(t *testing.T) {
-	out, err := runChild(t, "oom", "500", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.TrimSpace(out) != "500" {
-		t.Fatalf("oom_score_adj = %q, want 500", out)
-	}
-	if _, err := runChild(t, "oom", "5000", nil); err == nil || !strings.Contains(err.Error(), "write oom_score_adj 5000: invalid argument") {
-		t.Fatalf("out-of-range value: err = %v", err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -43,25 +42,6 @@ func WriteSysctls(sysctl map[string]string) error {
 		if err != nil {
 			return fmt.Errorf("write sysctl %s: %w", key, err)
 		}
-	}
-	return nil
-}
-
-// SetOomScoreAdj writes v to /proc/self/oom_score_adj. Lowering the value
-// below the current one needs CAP_SYS_RESOURCE.
-func SetOomScoreAdj(v int) error {
-	proc, err := procfs.OpenProcRoot()
-	if err != nil {
-		return fmt.Errorf("open /proc: %w", err)
-	}
-	defer proc.Close()
-	h, err := proc.OpenSelf("oom_score_adj")
-	if err != nil {
-		return fmt.Errorf("open oom_score_adj: %w", err)
-	}
-	defer h.Close()
-	if err := writeHandle(h, strconv.Itoa(v)); err != nil {
-		return fmt.Errorf("write oom_score_adj %d: %w", v, err)
 	}
 	return nil
 }
