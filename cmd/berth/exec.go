@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -87,6 +86,10 @@ func runExec(g *globals, cmd *cli.Command) error {
 		preserveFds:   int(cmd.Int("preserve-fds")),
 		noListenFds:   true,
 	}
+	var sigs chan os.Signal
+	if !o.detach {
+		sigs = catchSignals()
+	}
 	pidFile := cmd.String("pid-file")
 	if pidFile != "" {
 		// Relative to where berth was started, not to the bundle.
@@ -132,25 +135,8 @@ func runExec(g *globals, cmd *cli.Command) error {
 		return err
 	}
 	defer sio.close()
-	var (
-		sigs     chan os.Signal
-		catching = make(chan struct{})
-	)
-	if !o.detach {
-		// Catch signals from before the process starts, so that none
-		// is lost in between. Asking for every signal costs about half
-		// a millisecond: do it while the process starts.
-		sigs = make(chan os.Signal, 128)
-		go func() {
-			signal.Notify(sigs)
-			close(catching)
-		}()
-	}
 	if err := c.Run(p); err != nil {
 		return err
-	}
-	if !o.detach {
-		<-catching
 	}
 	if err := sio.started(); err != nil {
 		_ = p.Signal(os.Kill)

@@ -39,26 +39,15 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 					return err
 				}
 			}
-			var (
-				sigs     chan os.Signal
-				catching = make(chan struct{})
-			)
+			var sigs chan os.Signal
 			if !detach {
-				// Catch signals from before the container starts, so
-				// that none is lost in between. Asking for every signal
-				// costs about a millisecond: do it meanwhile.
-				sigs = make(chan os.Signal, 128)
-				go func() {
-					signal.Notify(sigs)
-					close(catching)
-				}()
+				sigs = catchSignals()
 			}
 			c, p, sio, err := startContainer(g, o, true)
 			if err != nil || detach {
 				return err
 			}
 			defer sio.close()
-			<-catching
 			status, err := waitForwarding(p, sigs)
 			if err != nil {
 				g.logger.Error("wait for container process: " + err.Error())
@@ -72,6 +61,19 @@ deletes the container afterwards (unless --keep) and exits with its status.`,
 			return exitStatus(status)
 		},
 	}
+}
+
+// catchSignals starts catching every signal into the returned channel,
+// for waitForwarding, so that a signal sent to berth while the process
+// starts is forwarded too, and none ends berth. It returns at once: the Go
+// runtime takes a round trip between two of its threads for each of the
+// 65 signals, about a millisecond when the CPUs are idle and several while
+// the process starts. Nothing waits for it to finish: a signal that comes
+// before its turn acts as if berth caught none, as it would if berth waited.
+func catchSignals() chan os.Signal {
+	sigs := make(chan os.Signal, 128)
+	go signal.Notify(sigs)
+	return sigs
 }
 
 // waitForwarding forwards every signal berth receives to p, except those
@@ -97,7 +99,9 @@ func waitForwarding(p *libcontainer.Process, sigs chan os.Signal) (int, error) {
 			}
 			_ = p.Signal(s)
 		case r := <-done:
-			signal.Stop(sigs)
+			// No signal.Stop: it would take as long as catching
+			// did, and berth exits next. A signal from now on waits
+			// in the channel, unforwarded, and leaves berth alone.
 			return exitCode(r.ps), r.err
 		}
 	}

@@ -1,10 +1,14 @@
 package seccomp
 
-import (
-	"sync"
+import "sync"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
-)
+//go:generate go run ./internal/gentables -o ztables.go
+
+// sysEntry is a system call of a table in ztables.go: its number and name.
+type sysEntry struct {
+	nr   uint32
+	name string
+}
 
 // Audit architectures (linux/audit.h): the arch field of seccomp_data.
 const (
@@ -35,8 +39,8 @@ type abi struct {
 // built once from the tables.
 var abis = sync.OnceValue(func() map[string]*abi {
 	return map[string]*abi{
-		"SCMP_ARCH_X86_64": {name: "SCMP_ARCH_X86_64", audit: auditArchX86_64, numbers: numbers(arch.X86_64.SyscallNumbers, 0)},
-		"SCMP_ARCH_X86":    {name: "SCMP_ARCH_X86", audit: auditArchI386, bits32: true, numbers: numbers(arch.I386.SyscallNumbers, 0)},
+		"SCMP_ARCH_X86_64": {name: "SCMP_ARCH_X86_64", audit: auditArchX86_64, numbers: numbers(tableX86_64[:], 0)},
+		"SCMP_ARCH_X86":    {name: "SCMP_ARCH_X86", audit: auditArchI386, bits32: true, numbers: numbers(tableI386[:], 0)},
 		"SCMP_ARCH_X32":    {name: "SCMP_ARCH_X32", audit: auditArchX86_64, bits32: true, x32: true, numbers: x32Numbers()},
 	}
 })
@@ -46,7 +50,7 @@ var abis = sync.OnceValue(func() map[string]*abi {
 // (no x32 entry): the kernel refuses them to x32 processes, and
 // libseccomp does not know them on x32.
 func x32Numbers() map[string]uint32 {
-	m := numbers(arch.X32.SyscallNumbers, x32Bit)
+	m := numbers(tableX32[:], x32Bit)
 	for _, name := range []string{
 		"_sysctl", "create_module", "epoll_ctl_old", "epoll_wait_old",
 		"get_kernel_syms", "get_thread_area", "map_shadow_stack", "nfsservctl",
@@ -86,11 +90,11 @@ var muxX86 = map[string][2]uint32{
 // numbers inverts a number-to-name table. A name listed twice is an x32
 // system call that has an x32-only entry (512 and up) besides the x86_64
 // one it must not use: the higher number wins.
-func numbers(table map[int]string, bit uint32) map[string]uint32 {
+func numbers(table []sysEntry, bit uint32) map[string]uint32 {
 	out := make(map[string]uint32, len(table))
-	for nr, name := range table {
-		if old, ok := out[name]; !ok || uint32(nr)|bit > old {
-			out[name] = uint32(nr) | bit
+	for _, e := range table {
+		if old, ok := out[e.name]; !ok || e.nr|bit > old {
+			out[e.name] = e.nr | bit
 		}
 	}
 	return out

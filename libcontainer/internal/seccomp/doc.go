@@ -15,7 +15,9 @@
 // kernel lacks (clone3).
 //
 // System call numbers come from github.com/elastic/go-seccomp-bpf's
-// per-architecture tables, generated from the kernel's syscall tables.
+// per-architecture tables, generated from the kernel's syscall tables, and
+// copied into ztables.go by go generate (internal/gentables): arrays of
+// constants cost nothing when berth starts, that package's maps do.
 //
 // Do not use it for a filter on a foreign architecture: only the ABIs an
 // amd64 kernel runs are compiled, the others are left out (an amd64
