@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/configs"
 	"github.com/berthrt/berth/libcontainer/internal/launch"
 )
@@ -225,8 +226,7 @@ func (c *Container) execCgroup(sub map[string]string) (func() (int, error), erro
 	}
 	return func() (int, error) {
 		for _, dir := range v1 {
-			// "0" is the calling thread (see cgroups.Manager.ApplyThread).
-			if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte("0"), 0); err != nil {
+			if err := cgroups.EnterThread(dir); err != nil {
 				return -1, fmt.Errorf("join cgroup %s: %w", dir, err)
 			}
 		}

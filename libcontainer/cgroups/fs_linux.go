@@ -77,6 +77,12 @@ func (m *v1Manager) Apply(pid int) error {
 	})
 }
 
+// EnterThread moves the calling thread into the cgroup v1 directory dir
+// (writes "0", the calling thread, to its tasks file).
+func EnterThread(dir string) error {
+	return writeFile(dir, "tasks", "0")
+}
+
 // ApplyThread creates the directories and moves the calling thread into
 // every v1 hierarchy; the unified hierarchy of a hybrid host is returned as
 // a directory fd for CLONE_INTO_CGROUP.
@@ -88,8 +94,7 @@ func (m *v1Manager) ApplyThread() (int, error) {
 		if dir == unified {
 			return nil
 		}
-		// "0" is the calling thread (cgroup_procs_write_start).
-		return writeFile(dir, "tasks", "0")
+		return EnterThread(dir)
 	})
 	if err != nil || unified == "" {
 		return -1, err
