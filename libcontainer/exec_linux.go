@@ -59,7 +59,10 @@ func (c *Container) startExec(p *Process) error {
 	}
 	defer target.close()
 	b := c.bootstrap(p, false)
-	b.Exec, b.Chroot = true, target.root != nil
+	// The init's root is its mount namespace's root unless the container
+	// has no mount namespace of its own, or no pivot_root.
+	b.Exec = true
+	b.Chroot = !c.config.Namespaces.Contains(configs.NEWNS) || c.config.NoPivotRoot
 	b.CgroupNS, b.TimeNS = false, false
 	b.Process.Capabilities = p.Capabilities
 	b.Process.NoNewPrivileges = p.NoNewPrivileges
@@ -94,8 +97,9 @@ func (c *Container) startExec(p *Process) error {
 // init is known to be the container's.
 type pinnedInit struct {
 	ns []launch.NamespaceFile
-	// root is the init's root directory, when it is not its mount
-	// namespace's root; nil otherwise.
+	// root is the init's root directory: where the process's user is
+	// looked up and its pty allocated, and what it chroots into when
+	// that is not its mount namespace's root.
 	root *os.File
 }
 
@@ -108,9 +112,8 @@ func (t *pinnedInit) close() {
 	}
 }
 
-// pinInit opens the namespaces of the container's init, and its root when
-// the container's root is not its mount namespace's (no mount namespace of
-// its own, or no pivot_root). A pid can be recycled once its process is
+// pinInit opens the namespaces of the container's init, and its root
+// directory. A pid can be recycled once its process is
 // gone: the files are opened between a pidfd that matches the init's start
 // time and a signal through that pidfd that proves the init still lives,
 // so they are the init's, never a newcomer's.
@@ -146,13 +149,11 @@ func (c *Container) pinInit() (_ *pinnedInit, retErr error) {
 		}
 		t.ns = append(t.ns, launch.NamespaceFile{Type: typ, File: f})
 	}
-	if !c.config.Namespaces.Contains(configs.NEWNS) || c.config.NoPivotRoot {
-		f, err := os.OpenFile(proc+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, initGone(err, fmt.Errorf("open the init's root: %w", err))
-		}
-		t.root = f
+	f, err := os.OpenFile(proc+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, initGone(err, fmt.Errorf("open the init's root: %w", err))
 	}
+	t.root = f
 	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
 		return nil, ErrNotRunning
 	}

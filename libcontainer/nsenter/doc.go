@@ -30,17 +30,33 @@
 //     for it directly; the process in between reports the child's pid and
 //     exits.
 //
-// Then the Go runtime starts, in the child when there was a fork.
+// Then the Go runtime starts, in the child when there was a fork; or, for a
+// process executed into a running container (berth exec), the bootstrap
+// finishes it itself (exec.c), so that no Go runtime starts in it at all:
+//
+//  5. it reads the parent's ExecPlan from the socket (the parent decided
+//     everything in it: user, environment, capability masks, the compiled
+//     seccomp filter; it sets the rlimits and allocates the pty itself);
+//  6. it applies the plan in the order of runc's setns init: session,
+//     chroot, controlling terminal, session keyring, bounding set, cwd
+//     (refused outside the root, CVE-2024-21626), stdio owner, LSM exec
+//     labels (written through the host's /proc, opened before any join),
+//     seccomp (early without no_new_privs), user, capabilities,
+//     no_new_privs, program lookup in PATH, seccomp (late with
+//     no_new_privs), umask;
+//  7. it writes a ready frame and executes the program; the socket closes
+//     on execve.
 //
 // # The request
 //
 // The parent sets one environment variable in the init's environment:
 //
-//	_BERTH_NSENTER=<sock> <unshare> <fd>:<type> <fd>:<type> ...
+//	_BERTH_NSENTER=<sock> <unshare> <exec> <fd>:<type> <fd>:<type> ...
 //
 // all decimal: sock is the descriptor of the protocol socket to the parent
 // (libcontainer/internal/launch), unshare the CLONE_NEW* flags to unshare
-// (0 for none), and each fd:type pair a namespace file descriptor the init
+// (0 for none), exec 1 for a process to finish from an ExecPlan (0
+// otherwise), and each fd:type pair a namespace file descriptor the init
 // inherited and its CLONE_NEW* type, in the order to join. Request.Env
 // builds it. The bootstrap closes each descriptor once joined.
 //
@@ -51,6 +67,13 @@
 //
 //	{"kind":"pid","pid":<pid>}            the forked child's pid, as berth sees it
 //	{"kind":"error","error":"nsenter: <step>: <strerror>"}
+//
+// and, finishing an exec'd process:
+//
+//	{"kind":"seccomp-listener"}           the filter's listener rides along (SCM_RIGHTS);
+//	                                      the bootstrap waits for {"kind":"seccomp-done"}
+//	{"kind":"ready"}                      just before execve
+//	{"kind":"error","error":"<step>: <what>: <strerror>"}
 //
 // An error ends the process with status 1; berth reports it as the
 // container start's error. When the bootstrap forks, the pid frame is the

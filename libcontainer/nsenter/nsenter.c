@@ -1,11 +1,15 @@
 // The early bootstrap of "berth init": joins existing namespaces while the
-// process still has one thread, before the Go runtime starts. The request,
-// its format and the frames written back are documented with the Go side,
-// in doc.go and request.go; this file only carries it out, in one pass.
+// process still has one thread, before the Go runtime starts, and, for a
+// process executed into a running container, finishes it (exec.c). The
+// request, its format and the frames written back are documented with the
+// Go side, in doc.go, request.go and plan.go; this file only carries it
+// out, in one pass.
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "nsenter.h"
+
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
@@ -22,9 +28,7 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-// The descriptor of the protocol socket to the parent: error and pid frames
-// go there.
-static int sock = -1;
+int sock = -1;
 
 static const char *ns_name(long type)
 {
@@ -41,16 +45,40 @@ static const char *ns_name(long type)
 	return "unknown";
 }
 
-// fail reports the failed step, step (a format) with arg, as the
-// protocol's error frame and exits. Steps, namespace names and strerror(3)
-// text have nothing to escape in JSON.
+void die(int err, const char *fmt, ...)
+{
+	char msg[512], frame[1200], *o = frame;
+	const char *end = frame + sizeof(frame) - 64;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o += sprintf(o, "{\"kind\":\"error\",\"error\":\"");
+	// The message may quote the user's paths and names: escape it.
+	for (const unsigned char *c = (const unsigned char *)msg; *c != '\0' && o < end; c++) {
+		if (*c == '"' || *c == '\\')
+			o += sprintf(o, "\\%c", *c);
+		else if (*c < 0x20)
+			o += sprintf(o, "\\u%04x", *c);
+		else
+			*o++ = (char)*c;
+	}
+	if (err != 0)
+		o += sprintf(o, ": %s", strerror(err));
+	o += sprintf(o, "\"}\n");
+	if (write(sock, frame, (size_t)(o - frame)) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+// fail reports the failed step, step (a format) with arg, and exits.
 static void fail(const char *step, const char *arg, int err)
 {
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), step, arg);
-	dprintf(sock, "{\"kind\":\"error\",\"error\":\"nsenter: %s: %s\"}\n", msg, strerror(err));
-	_exit(1);
+	die(err, "nsenter: %s", msg);
 }
 
 // next parses one decimal number of the request and the separator after
@@ -106,13 +134,23 @@ __attribute__((constructor)) static void berth_nsenter(void)
 {
 	char *req = getenv("_BERTH_NSENTER");
 	char *p;
-	long unshare_flags, joined = 0;
+	long unshare_flags, exec_mode, joined = 0;
+	int proc = -1;
 
 	if (req == NULL)
 		return;
 	p = req;
 	sock = (int)next(&p, " ");
 	unshare_flags = next(&p, " ");
+	exec_mode = next(&p, " ");
+	if (exec_mode) {
+		// The host's /proc, for the process's own attr files later:
+		// once in the container's mount namespace, its /proc is the
+		// container's to fake.
+		proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (proc < 0)
+			fail("%s", "open /proc", errno);
+	}
 
 	// From here on the process is in a namespace that another process,
 	// a container's, may share: that process must not ptrace it while it
@@ -138,5 +176,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		fail("%s", "unshare new namespaces", errno);
 	if ((joined | unshare_flags) & CLONE_NEWPID)
 		fork_into_pid_ns();
+	if (exec_mode)
+		berth_exec(proc);
 	unsetenv("_BERTH_NSENTER");
 }

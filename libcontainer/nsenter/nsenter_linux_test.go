@@ -250,7 +250,7 @@ func TestRequestEnvParses(t *testing.T) {
 	r := Request{Sock: 12, Unshare: unix.CLONE_NEWNET, Join: []Join{{13, unix.CLONE_NEWUSER}}}
 	_, val, _ := strings.Cut(r.Env(), "=")
 	parts := strings.Split(val, " ")
-	if len(parts) != 3 || parts[0] != "12" || parts[1] != strconv.Itoa(unix.CLONE_NEWNET) || parts[2] != "13:"+strconv.Itoa(unix.CLONE_NEWUSER) {
+	if len(parts) != 4 || parts[0] != "12" || parts[1] != strconv.Itoa(unix.CLONE_NEWNET) || parts[2] != "0" || parts[3] != "13:"+strconv.Itoa(unix.CLONE_NEWUSER) {
 		t.Errorf("Env() = %q", r.Env())
 	}
 }

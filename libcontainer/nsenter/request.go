@@ -32,6 +32,10 @@ type Request struct {
 	// Unshare are the CLONE_NEW* flags of the namespaces to create once
 	// joined.
 	Unshare uintptr
+	// Exec makes the bootstrap finish the process itself, from the
+	// ExecPlan the parent sends next, instead of returning to the Go
+	// runtime.
+	Exec bool
 }
 
 // Env returns the request as the "NAME=value" environment entry the
@@ -42,6 +46,11 @@ func (r *Request) Env() string {
 	b.WriteString(strconv.Itoa(r.Sock))
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatUint(uint64(r.Unshare), 10))
+	if r.Exec {
+		b.WriteString(" 1")
+	} else {
+		b.WriteString(" 0")
+	}
 	for _, j := range r.Join {
 		b.WriteByte(' ')
 		b.WriteString(strconv.Itoa(j.FD))

@@ -90,6 +90,22 @@ func newCaps(c *configs.Capabilities, supported []capability.Cap) (*Caps, []stri
 // capability") and goes on; the caller should warn too.
 func (c *Caps) SkippedAmbient() []string { return slices.Clone(c.skippedAmbient) }
 
+// Keep reports whether the process keeps the capabilities it has: the
+// configuration has none.
+func (c *Caps) Keep() bool { return c.keep }
+
+// Masks are the sets as bit masks (bit n is capability n): the bounding
+// set to keep, then the effective, permitted, inheritable and ambient sets.
+func (c *Caps) Masks() (bounding, effective, permitted, inheritable, ambient uint64) {
+	mask := func(list []capability.Cap) (m uint64) {
+		for _, v := range list {
+			m |= 1 << uint(v)
+		}
+		return m
+	}
+	return mask(c.bounding), mask(c.effective), mask(c.permitted), mask(c.inheritable), mask(c.ambient)
+}
+
 // Known returns the names of all capabilities berth knows, in kernel order.
 // It is the list `berth features` prints, like runc's KnownCapabilities: the
 // capabilities the library knows, whether or not the running kernel has them

@@ -61,11 +61,7 @@ func Main() {
 		log:  slog.New(slog.NewJSONHandler(logW, &slog.HandlerOptions{Level: slog.Level(b.LogLevel)})),
 		logW: logW,
 	}
-	run := p.run
-	if b.Exec {
-		run = p.runExec
-	}
-	if err := run(); err != nil {
+	if err := p.run(); err != nil {
 		if sendErr := ch.sendError(err); sendErr != nil {
 			fmt.Fprintln(os.Stderr, "berth init:", err)
 		}
@@ -446,6 +442,23 @@ func (p *initProc) chdir() error {
 
 func cwdError(cwd string, err error) error {
 	return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", cwd, err)
+}
+
+// setAppArmorProfile makes the process exec into its AppArmor profile
+// (lsm: "exec <profile>" written to the thread's attr/apparmor/exec, or
+// the older attr/exec). The parent checked that the host runs AppArmor.
+// The init applies it after the hostname, as runc's init does.
+func (p *initProc) setAppArmorProfile() error {
+	var h lsm.Host
+	return h.ApplyAppArmorProfile(p.b.Process.AppArmorProfile)
+}
+
+// setExecLabel makes the process exec with its SELinux label (attr/exec
+// of the thread that calls execve), before the user switch as runc does.
+// The parent checked that the host runs SELinux.
+func (p *initProc) setExecLabel() error {
+	var h lsm.Host
+	return h.SetExecLabel(p.b.Process.Label)
 }
 
 func (p *initProc) setNoNewPrivs() error {

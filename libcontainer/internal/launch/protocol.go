@@ -59,11 +59,13 @@ import (
 //	run: the socket closes on execve ◄──────────  execve
 //
 // A process executed into a running container (Bootstrap.Exec, berth exec)
-// takes the same path with fewer steps: it joins every namespace of the
-// container's init, and between recvBootstrap and sendReady it only
-// chroots (Bootstrap.Chroot), takes a terminal (sendConsole), joins the
-// session keyring and sets rlimits, user, cwd, capabilities and
-// no_new_privs; no cgroup-ready, no hooks, and it execs at once.
+// never runs Go: the bootstrap joins every namespace of the container's
+// init, then the parent sends it a binary nsenter.ExecPlan instead of the
+// bootstrap frame (exec_linux.go), after setting the process's rlimits,
+// and the bootstrap finishes the process (libcontainer/nsenter, exec.c):
+// the same seccomp-listener, ready and error frames, no cgroup-ready, no
+// hooks. The parent allocates its pty and sends the master to the console
+// socket itself.
 //
 // A message is a frame with a kind and one payload field set. An error
 // from the init is reported as the error of Start, prefixed by the step
@@ -343,9 +345,6 @@ func (ch *channel) close() error {
 // Parent side verbs.
 
 func (ch *channel) sendBootstrap(b *Bootstrap) error {
-	if b.Exec {
-		return ch.send(frame{Kind: msgBootstrap, Bootstrap: b.forExec()})
-	}
 	config, err := json.Marshal(b.Config)
 	if err != nil {
 		return fmt.Errorf("send %s: %w", msgBootstrap, err)
@@ -377,16 +376,6 @@ func (b *Bootstrap) forExec() *Bootstrap {
 	return &w
 }
 
-// execConfig is the config an exec'd init works with: the few settings
-// forExec sent.
-func (b *Bootstrap) execConfig() *configs.Config {
-	c := &configs.Config{Umask: b.Process.Umask, NoNewKeyring: b.NoNewKeyring}
-	if b.UserNS {
-		c.Namespaces = configs.Namespaces{{Type: configs.NEWUSER}}
-	}
-	return c
-}
-
 func (ch *channel) sendCgroupReady() error { return ch.send(frame{Kind: msgCgroupReady}) }
 
 func (ch *channel) sendHooksDone() error { return ch.send(frame{Kind: msgHooksDone}) }
@@ -408,8 +397,7 @@ func (ch *channel) recvBootstrap() (*Bootstrap, error) {
 		return nil, errors.New("bootstrap: missing")
 	}
 	if b.Exec {
-		b.Config = b.execConfig()
-		return b, nil
+		return nil, errors.New("bootstrap: a process executed into a container is the bootstrap's (nsenter)")
 	}
 	if len(f.Config) == 0 {
 		return nil, errors.New("bootstrap: missing config")

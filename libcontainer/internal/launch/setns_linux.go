@@ -144,13 +144,14 @@ func planNamespaces(b *Bootstrap, joins []NamespaceFile) (*joinPlan, error) {
 }
 
 // request is the bootstrap's request, given the descriptor numbers that
-// the boot namespaces get in the init (fds[i] for p.boot[i]); nil when the
-// bootstrap has nothing to do.
-func (p *joinPlan) request(sock int, fds []int) *nsenter.Request {
-	if len(p.boot) == 0 && p.unshare == 0 {
+// the boot namespaces get in the init (fds[i] for p.boot[i]), and whether
+// the bootstrap finishes an exec'd process; nil when the bootstrap has
+// nothing to do.
+func (p *joinPlan) request(sock int, fds []int, exec bool) *nsenter.Request {
+	if len(p.boot) == 0 && p.unshare == 0 && !exec {
 		return nil
 	}
-	r := &nsenter.Request{Sock: sock, Unshare: p.unshare}
+	r := &nsenter.Request{Sock: sock, Unshare: p.unshare, Exec: exec}
 	for i, j := range p.boot {
 		r.Join = append(r.Join, nsenter.Join{FD: fds[i], Type: j.Type.CloneFlag()})
 	}

@@ -103,7 +103,7 @@ func TestPlanNamespaces(t *testing.T) {
 				t.Errorf("clone %#x unshare %#x, want %#x %#x", p.clone, p.unshare, tc.clone, tc.unshare)
 			}
 			fds := make([]int, len(p.boot))
-			req := p.request(3, fds)
+			req := p.request(3, fds, false)
 			if got := req != nil && req.Forks(); got != tc.forks {
 				t.Errorf("forks %v, want %v", got, tc.forks)
 			}

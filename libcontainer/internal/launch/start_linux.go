@@ -56,9 +56,10 @@ type StartOptions struct {
 	// into a running container, those of its init. Nil means the
 	// namespaces that Bootstrap.Config gives by path, which Start opens.
 	Namespaces []NamespaceFile
-	// Root is the directory the process chroots into
-	// (Bootstrap.Chroot): the root of the container's init, for a
-	// container whose root is not its mount namespace's.
+	// Root is the container's root directory, for a process executed
+	// into it (Bootstrap.Exec): its user is looked up there, its pty
+	// allocated there, and it chroots into it with Bootstrap.Chroot (the
+	// container's root is not its mount namespace's).
 	Root *os.File
 	// Logger receives the init's log lines.
 	Logger *slog.Logger
@@ -120,6 +121,18 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 		return nil, fmt.Errorf("log pipe: %w", err)
 	}
 
+	var exec *execStart
+	if o.Bootstrap.Exec {
+		if exec, err = prepareExec(o); err != nil {
+			parentSock.Close()
+			childSock.Close()
+			logR.Close()
+			logW.Close()
+			return nil, err
+		}
+		defer exec.close()
+		o = exec.opts
+	}
 	cmd, req := initCommand(exe, o, plan, childSock, logW)
 	pidfd := -1
 	cmd.SysProcAttr.PidFD = &pidfd
@@ -152,7 +165,11 @@ func Start(o *StartOptions) (_ *Init, retErr error) {
 	}
 
 	o.Bootstrap.Pid = p.Pid
-	if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
+	if exec != nil {
+		if err := exec.start(p); err != nil {
+			return nil, err
+		}
+	} else if err := p.ch.sendBootstrap(o.Bootstrap); err != nil {
 		return nil, p.sendError(err)
 	}
 	if o.Bootstrap.CgroupReady {
@@ -281,7 +298,7 @@ func initCommand(exe string, o *StartOptions, plan *joinPlan, sock, logW *os.Fil
 		nsFds[i] = 3 + len(cmd.ExtraFiles)
 		cmd.ExtraFiles = append(cmd.ExtraFiles, j.File)
 	}
-	req := plan.request(base, nsFds)
+	req := plan.request(base, nsFds, o.Bootstrap.Exec)
 	if req != nil {
 		cmd.Env = append(cmd.Env, req.Env())
 	}

@@ -73,6 +73,15 @@ func CheckEnv(env []string) error {
 	return nil
 }
 
+// SearchPath is the PATH that LookPath searches for env: its last PATH
+// entry, or DefaultPath when it has none.
+func SearchPath(env []string) string {
+	if path, ok := pathOf(env); ok {
+		return path
+	}
+	return DefaultPath
+}
+
 // pathOf returns the value of the last PATH entry of env, and whether there
 // is one.
 func pathOf(env []string) (string, bool) {

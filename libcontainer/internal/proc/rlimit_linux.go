@@ -28,6 +28,20 @@ func SetRlimits(rl []configs.Rlimit) error {
 	return nil
 }
 
+// SetRlimitsOf applies the resource limits to process pid (prlimit(2)), as
+// runc's parent does for a process it executes into a container: a limit
+// above the hard one is then raised with the runtime's privileges, which
+// the process may have lost in a user namespace.
+func SetRlimitsOf(pid int, rl []configs.Rlimit) error {
+	for _, r := range rl {
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Prlimit(pid, r.Type, &lim, nil); err != nil {
+			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", rlimitName(r.Type), r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
 func rlimitName(t int) string {
 	switch t {
 	case unix.RLIMIT_AS:

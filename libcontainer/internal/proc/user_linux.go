@@ -31,6 +31,13 @@ func LookupUser(uid, gid uint32, additional []uint32) (*User, error) {
 	return lookupUserIn("/", uid, gid, additional)
 }
 
+// LookupUserIn is LookupUser with the account files read below root, a
+// directory (a container's root seen from outside, such as
+// /proc/<pid>/root), without leaving it.
+func LookupUserIn(root string, uid, gid uint32, additional []uint32) (*User, error) {
+	return lookupUserIn(root, uid, gid, additional)
+}
+
 func lookupUserIn(root string, uid, gid uint32, additional []uint32) (*User, error) {
 	passwd, err := openDB(root, passwdPath)
 	if err != nil {
@@ -48,10 +55,17 @@ func lookupUserIn(root string, uid, gid uint32, additional []uint32) (*User, err
 // group file's member lists; an empty string means the current user. This
 // is moby/sys/user's GetExecUser, as in runc.
 func LookupUserString(spec string) (*User, error) {
-	return lookupUserStringIn("/", spec)
+	return lookupUserStringIn("/", spec, os.Getuid(), os.Getgid())
 }
 
-func lookupUserStringIn(root, spec string) (*User, error) {
+// LookupUserStringIn is LookupUserString with the account files read below
+// root, for a process that is not the container's (the current user, when
+// spec is empty, is then the container's root).
+func LookupUserStringIn(root, spec string) (*User, error) {
+	return lookupUserStringIn(root, spec, 0, 0)
+}
+
+func lookupUserStringIn(root, spec string, uid, gid int) (*User, error) {
 	passwd, err := openDB(root, passwdPath)
 	if err != nil {
 		return nil, err
@@ -62,7 +76,7 @@ func lookupUserStringIn(root, spec string) (*User, error) {
 		return nil, err
 	}
 	defer closeDB(group)
-	return lookupUserString(spec, os.Getuid(), os.Getgid(), passwd, group)
+	return lookupUserString(spec, uid, gid, passwd, group)
 }
 
 // LookupGroups resolves group names or numbers (runc's

@@ -148,7 +148,7 @@ func TestLookupInRoot(t *testing.T) {
 	write(root, "etc/passwd", testPasswd)
 	write(root, "etc/group", testGroup)
 	t.Run("files", func(t *testing.T) {
-		u, err := lookupUserStringIn(root, "alice")
+		u, err := lookupUserStringIn(root, "alice", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

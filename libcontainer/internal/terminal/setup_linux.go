@@ -38,15 +38,38 @@ func Setup(uid int, size *Size) (master *os.File, err error) {
 	return setup(uid, size, true)
 }
 
-// SetupExec is Setup for a process executed into a running container
-// (berth exec --tty): the same pty, stdio and controlling terminal, but
-// /dev/console stays the init's, as in runc.
-func SetupExec(uid int, size *Size) (master *os.File, err error) {
-	return setup(uid, size, false)
+// OpenExec allocates a pty for a process executed into a running container
+// (berth exec --tty), from outside the container: in the devpts at
+// dev/pts/ptmx below root, the container's root directory (such as
+// /proc/<init>/root), resolved without leaving it or following a symlink.
+// The caller gives the process the slave as its stdio and controlling
+// terminal; /dev/console stays the init's, as in runc.
+func OpenExec(root *os.File, size *Size) (master, slave *os.File, err error) {
+	master, slave, err = openPty(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := setWinsize(master, slave, size); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, nil, err
+	}
+	return master, slave, nil
+}
+
+func setWinsize(master, slave *os.File, size *Size) error {
+	if size == nil {
+		return nil
+	}
+	ws := &unix.Winsize{Row: size.Height, Col: size.Width}
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+		return fmt.Errorf("set size %dx%d of %s: %w", size.Width, size.Height, slave.Name(), err)
+	}
+	return nil
 }
 
 func setup(uid int, size *Size, console bool) (master *os.File, err error) {
-	master, slave, err := openPty()
+	master, slave, err := openPty(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +84,8 @@ func setup(uid int, size *Size, console bool) (master *os.File, err error) {
 			return nil, fmt.Errorf("chown %s to %d: %w", slave.Name(), uid, err)
 		}
 	}
-	if size != nil {
-		ws := &unix.Winsize{Row: size.Height, Col: size.Width}
-		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
-			return nil, fmt.Errorf("set size %dx%d of %s: %w", size.Width, size.Height, slave.Name(), err)
-		}
+	if err := setWinsize(master, slave, size); err != nil {
+		return nil, err
 	}
 	if console {
 		if err := mountConsole(slave); err != nil {
@@ -85,11 +105,11 @@ func setup(uid int, size *Size, console bool) (master *os.File, err error) {
 	return master, nil
 }
 
-// openPty allocates a pty from /dev/pts/ptmx and returns its unlocked
-// master and its slave (both close-on-exec, neither a controlling
-// terminal).
-func openPty() (master, slave *os.File, err error) {
-	h, err := openNoSymlinks(ptmxPath, unix.O_PATH)
+// openPty allocates a pty from /dev/pts/ptmx below root (nil: "/") and
+// returns its unlocked master and its slave (both close-on-exec, neither a
+// controlling terminal).
+func openPty(root *os.File) (master, slave *os.File, err error) {
+	h, err := openIn(root, ptmxPath, unix.O_PATH)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +117,7 @@ func openPty() (master, slave *os.File, err error) {
 	if err := checkDevice(h, unix.Mkdev(ptmxMajor, ptmxMinor), ptmxIno); err != nil {
 		return nil, nil, err
 	}
-	master, err = reopen(h, unix.O_RDWR|unix.O_NOCTTY)
+	master, err = reopen(root, h, unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,7 +129,7 @@ func openPty() (master, slave *os.File, err error) {
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		return nil, nil, fmt.Errorf("unlock pty %s: %w", ptmxPath, err)
 	}
-	slave, err = openPeer(master)
+	slave, err = openPeer(root, master)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,7 +139,7 @@ func openPty() (master, slave *os.File, err error) {
 // openPeer opens the slave of master: with TIOCGPTPEER, which needs no path
 // lookup, or, before Linux 4.13, by opening /dev/pts/N and checking that it
 // is slave N of a devpts mount.
-func openPeer(master *os.File) (*os.File, error) {
+func openPeer(root, master *os.File) (*os.File, error) {
 	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
 	if err != nil {
 		return nil, fmt.Errorf("get pty number of %s: %w", ptmxPath, err)
@@ -140,7 +160,7 @@ func openPeer(master *os.File) (*os.File, error) {
 	if errno != unix.ENOTTY && errno != unix.EINVAL {
 		return nil, fmt.Errorf("open peer of pty %s: %w", name, errno)
 	}
-	h, err := openNoSymlinks(name, unix.O_PATH)
+	h, err := openIn(root, name, unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +168,7 @@ func openPeer(master *os.File) (*os.File, error) {
 	if err := checkDevice(h, dev, 0); err != nil {
 		return nil, err
 	}
-	return reopen(h, unix.O_RDWR|unix.O_NOCTTY)
+	return reopen(root, h, unix.O_RDWR|unix.O_NOCTTY)
 }
 
 // mountConsole bind-mounts slave over /dev/console, which is created as an
@@ -217,6 +237,31 @@ func bindMount(src, dst *os.File) error {
 	return unix.Mount(procFd(src), procFd(dst), "", unix.MS_BIND, "")
 }
 
+// openIn opens the absolute path p below root as openNoSymlinks does below
+// "/" (root nil): inside root (RESOLVE_IN_ROOT), without any symlink.
+func openIn(root *os.File, p string, flags int) (*os.File, error) {
+	if root == nil {
+		return openNoSymlinks(p, flags)
+	}
+	how := unix.OpenHow{
+		Flags:   uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(int(root.Fd()), strings.TrimPrefix(p, "/"), &how)
+		switch {
+		case err == nil:
+			return os.NewFile(uintptr(fd), p), nil
+		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ENOSYS):
+			return openNoSymlinksCompatIn(int(root.Fd()), p, flags)
+		default:
+			return nil, &os.PathError{Op: "open", Path: p, Err: err}
+		}
+	}
+}
+
 // openNoSymlinks opens the absolute path p without following any symlink on
 // the way or at its end. It returns an *os.File named p.
 func openNoSymlinks(p string, flags int) (*os.File, error) {
@@ -242,12 +287,25 @@ func openNoSymlinks(p string, flags int) (*os.File, error) {
 // openNoSymlinksCompat is openNoSymlinks for kernels without openat2(2)
 // (before 5.6): one component at a time, each with O_NOFOLLOW.
 func openNoSymlinksCompat(p string, flags int) (*os.File, error) {
-	dir, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return openNoSymlinksCompatIn(unix.AT_FDCWD, p, flags)
+}
+
+// openNoSymlinksCompatIn walks p from root (AT_FDCWD: "/"); ".." is
+// refused, so that it cannot leave root.
+func openNoSymlinksCompatIn(root int, p string, flags int) (*os.File, error) {
+	dir, err := unix.Openat(root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if root == unix.AT_FDCWD {
+		dir, err = unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: "/", Err: err}
 	}
 	parts := strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
 	for i, part := range parts {
+		if part == ".." {
+			unix.Close(dir)
+			return nil, &os.PathError{Op: "open", Path: p, Err: unix.EXDEV}
+		}
 		fl := unix.O_PATH | unix.O_DIRECTORY
 		if i == len(parts)-1 {
 			fl = flags
@@ -266,14 +324,14 @@ func openNoSymlinksCompat(p string, flags int) (*os.File, error) {
 // through /proc/thread-self/fd, and checks that it got the same inode. In a
 // container without /proc it reopens h's path, still without symlinks, and
 // the same check catches a swap between the two opens.
-func reopen(h *os.File, flags int) (*os.File, error) {
+func reopen(root, h *os.File, flags int) (*os.File, error) {
 	fd, err := unix.Open(procFd(h), flags|unix.O_CLOEXEC, 0)
 	var f *os.File
 	switch {
 	case err == nil:
 		f = os.NewFile(uintptr(fd), h.Name())
 	case errors.Is(err, unix.ENOENT):
-		if f, err = openNoSymlinks(h.Name(), flags); err != nil {
+		if f, err = openIn(root, h.Name(), flags); err != nil {
 			return nil, err
 		}
 	default:

@@ -37,7 +37,7 @@ type childCase struct {
 	Devpts  bool   // mount a devpts on /dev/pts (else /dev/pts/ptmx is a plain file)
 	Proc    bool   // mount /proc (else reopen falls back to the path)
 	UserNS  bool   // start the child in a new user namespace (ids 0-65535 mapped to themselves)
-	Exec    bool   // call SetupExec instead of Setup
+	Exec    bool   // call OpenExec instead of Setup, and do what berth exec's bootstrap does with the slave
 	UID     int
 	Size    *Size
 }
@@ -72,7 +72,7 @@ func setupChild(arg string) int {
 	sock := os.NewFile(3, "report-sock")
 	setup := Setup
 	if c.Exec {
-		setup = SetupExec
+		setup = openExecAsBerth
 	}
 	master, err := setup(c.UID, c.Size)
 	if err != nil {
@@ -88,6 +88,31 @@ func setupChild(arg string) int {
 		return 4
 	}
 	return 0
+}
+
+// openExecAsBerth is OpenExec from the root, then what berth exec does
+// with the slave: the process's stdio (nsenter's exec.c makes it the
+// controlling terminal and gives it to the user).
+func openExecAsBerth(uid int, size *Size) (*os.File, error) {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	master, slave, err := OpenExec(root, size)
+	if err != nil {
+		return nil, err
+	}
+	defer slave.Close()
+	for fd := range 3 {
+		if err := unix.Dup3(int(slave.Fd()), fd, 0); err != nil {
+			return nil, err
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return nil, err
+	}
+	return master, unix.Fchown(0, uid, -1)
 }
 
 // buildRoot makes c.Root the root of this thread's new mount namespace.
@@ -292,7 +317,7 @@ func runSetupChild(t *testing.T, c childCase, wantErr string) {
 	}
 	if c.Exec {
 		if rep.ConsoleFs == unix.DEVPTS_SUPER_MAGIC {
-			t.Errorf("SetupExec bound /dev/console (device %#x on devpts)", rep.ConsoleRdev)
+			t.Errorf("OpenExec bound /dev/console (device %#x on devpts)", rep.ConsoleRdev)
 		}
 	} else if rep.ConsoleRdev != rep.SlaveRdev || rep.ConsoleFs != unix.DEVPTS_SUPER_MAGIC {
 		t.Errorf("/dev/console is device %#x on fs %#x, want the slave %#x on devpts", rep.ConsoleRdev, rep.ConsoleFs, rep.SlaveRdev)
