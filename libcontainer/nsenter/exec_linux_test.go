@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -159,5 +160,34 @@ func TestExecPlanErrors(t *testing.T) {
 				t.Errorf("exit %d, frames %v, output %q; want 1 and one error frame %q", code, frames, out, tc.want)
 			}
 		})
+	}
+}
+
+func TestExecPlanKeyring(t *testing.T) {
+	if _, err := os.Stat("/proc/keys"); err != nil {
+		t.Skipf("no /proc/keys (kernel without CONFIG_KEYS_DEBUG_PROC_KEYS?): %v", err)
+	}
+	// A name nobody else creates: the keyring exists only if the
+	// bootstrap created and joined it. The user possesses it, its
+	// session keyring, and sees it after the switch away from root.
+	name := "_ses.berth-nsenter-test-" + strconv.Itoa(os.Getpid())
+	out, code, frames := runPlan(t, &ExecPlan{
+		RootFD:  -1,
+		UID:     1000,
+		GID:     1000,
+		Keyring: name,
+		Args:    []string{"/bin/cat", "/proc/keys"},
+	})
+	if code != 0 || kinds(frames) != "ready" {
+		t.Fatalf("exit %d, frames %v, output %q; want 0 and one ready frame", code, frames, out)
+	}
+	found := false
+	for l := range strings.SplitSeq(out, "\n") {
+		// "<serial> <flags> <usage> <timeout> <perm> <uid> <gid> keyring <description>: ..."
+		f := strings.Fields(l)
+		found = found || len(f) >= 9 && f[7] == "keyring" && f[8] == name+":"
+	}
+	if !found {
+		t.Errorf("the process's /proc/keys has no keyring %s:\n%s", name, out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -262,10 +263,11 @@ func TestSeccompUnknownSyscall(t *testing.T) {
 	}
 }
 
-// seccompAgent listens on a socket for the runtime's listener and answers
-// every notified system call with errno, as a seccomp agent does. It
-// returns the socket's path and a channel that delivers the state the
-// runtime sent.
+// seccompAgent listens on a socket for the runtime's listeners (one per
+// process that loads the filter: the init, each exec'd process) and
+// answers every notified system call with errno, as a seccomp agent does.
+// It returns the socket's path and a channel that delivers the states the
+// runtime sent, in order.
 func seccompAgent(t *testing.T, errno int32) (string, <-chan specs.ContainerProcessState) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agent.sock")
@@ -273,65 +275,79 @@ func seccompAgent(t *testing.T, errno int32) (string, <-chan specs.ContainerProc
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := make(chan specs.ContainerProcessState, 1)
-	done := make(chan struct{})
-	t.Cleanup(func() { l.Close(); <-done })
+	states := make(chan specs.ContainerProcessState, 4)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
 	go func() {
-		defer close(done)
-		conn, err := l.AcceptUnix()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf, oob := make([]byte, 1<<16), make([]byte, unix.CmsgSpace(4))
-		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-		if err != nil {
-			t.Errorf("agent: %v", err)
-			return
-		}
-		var st specs.ContainerProcessState
-		if err := json.Unmarshal(buf[:n], &st); err != nil {
-			t.Errorf("agent: state %q: %v", buf[:n], err)
-		}
-		states <- st
-		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-		if len(msgs) != 1 {
-			t.Errorf("agent: %d control messages, want the listener", len(msgs))
-			return
-		}
-		fds, _ := unix.ParseUnixRights(&msgs[0])
-		if len(fds) != 1 {
-			t.Errorf("agent: %d fds", len(fds))
-			return
-		}
-		listener := os.NewFile(uintptr(fds[0]), "listener")
-		defer listener.Close()
+		defer wg.Done()
 		for {
-			// Wait for a request or for the filter's last task to be
-			// gone (POLLHUP): before Linux 6.x a RECV on a filter
-			// without tasks blocks for ever.
-			pfd := []unix.PollFd{{Fd: int32(listener.Fd()), Events: unix.POLLIN}}
-			if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			conn, err := l.AcceptUnix()
+			if err != nil {
 				return
 			}
-			if pfd[0].Revents&unix.POLLIN == 0 {
-				if pfd[0].Revents != 0 {
-					return // the container's processes are gone
-				}
-				continue
-			}
-			// struct seccomp_notif (80 bytes), then seccomp_notif_resp.
-			var req [80]byte
-			if _, _, e := unix.Syscall(unix.SYS_IOCTL, listener.Fd(), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
-				return // the container's processes are gone
-			}
-			var resp [24]byte
-			copy(resp[:8], req[:8])                                  // id
-			binary.LittleEndian.PutUint32(resp[16:], uint32(-errno)) // error
-			unix.Syscall(unix.SYS_IOCTL, listener.Fd(), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp[0])))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer conn.Close()
+				serveListener(t, conn, errno, states)
+			}()
 		}
 	}()
 	return path, states
+}
+
+// serveListener reads the runtime's state and listener from conn and
+// answers the listener's notifications with errno until the filter's
+// processes are gone.
+func serveListener(t *testing.T, conn *net.UnixConn, errno int32, states chan<- specs.ContainerProcessState) {
+	buf, oob := make([]byte, 1<<16), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		t.Errorf("agent: %v", err)
+		return
+	}
+	var st specs.ContainerProcessState
+	if err := json.Unmarshal(buf[:n], &st); err != nil {
+		t.Errorf("agent: state %q: %v", buf[:n], err)
+	}
+	states <- st
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	if len(msgs) != 1 {
+		t.Errorf("agent: %d control messages, want the listener", len(msgs))
+		return
+	}
+	fds, _ := unix.ParseUnixRights(&msgs[0])
+	if len(fds) != 1 {
+		t.Errorf("agent: %d fds", len(fds))
+		return
+	}
+	listener := os.NewFile(uintptr(fds[0]), "listener")
+	defer listener.Close()
+	for {
+		// Wait for a request or for the filter's last task to be
+		// gone (POLLHUP): before Linux 6.x a RECV on a filter
+		// without tasks blocks for ever.
+		pfd := []unix.PollFd{{Fd: int32(listener.Fd()), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		if pfd[0].Revents&unix.POLLIN == 0 {
+			if pfd[0].Revents != 0 {
+				return // the container's processes are gone
+			}
+			continue
+		}
+		// struct seccomp_notif (80 bytes), then seccomp_notif_resp.
+		var req [80]byte
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, listener.Fd(), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
+			return // the container's processes are gone
+		}
+		var resp [24]byte
+		copy(resp[:8], req[:8])                                  // id
+		binary.LittleEndian.PutUint32(resp[16:], uint32(-errno)) // error
+		unix.Syscall(unix.SYS_IOCTL, listener.Fd(), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp[0])))
+	}
 }
 
 // TestSeccompNotify: SCMP_ACT_NOTIFY hands the filter's listener and the
@@ -357,6 +373,33 @@ func TestSeccompNotify(t *testing.T) {
 	default:
 		t.Error("the agent got no state")
 	}
+}
+
+// TestSeccompNotifyExec: a process executed into the container loads the
+// container's filter, and its listener goes to listenerPath too, with the
+// container running.
+func TestSeccompNotifyExec(t *testing.T) {
+	path, states := seccompAgent(t, 123)
+	b := newBundle(t)
+	b.Spec.Root.Readonly = false
+	p := denyProfile(specs.ActNotify, nil, mkdirCalls...)
+	p.ListenerPath = path
+	b.Spec.Linux.Seccomp = p
+	b.startSleeper()
+	<-states // the init's
+	_, errOut, code := b.exec(b.id, "mkdir", "/tmp/d")
+	if code != 1 || !strings.Contains(errOut, "No medium found") {
+		t.Errorf("exec mkdir: exit %d, stderr %q, want the agent's ENOMEDIUM", code, errOut)
+	}
+	select {
+	case st := <-states:
+		if st.State.ID != b.id || st.Pid <= 0 || st.State.Status != specs.StateRunning {
+			t.Errorf("state sent to the agent for exec: %+v", st)
+		}
+	default:
+		t.Error("the agent got no state for exec")
+	}
+	b.berth("delete", "--force", b.id)
 }
 
 // TestSeccompNotifyBadListener: a listenerPath that is not a socket
