@@ -109,22 +109,30 @@ static char **strv(void)
 	return v;
 }
 
+// read_full reads n bytes from the socket, or exits: the parent is gone,
+// and there is nobody to tell.
+static void read_full(void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(sock, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(1);
+		got += (size_t)r;
+	}
+}
+
 static void read_plan(struct plan *p)
 {
 	uint64_t size;
 	char *buf;
-	ssize_t n;
 
-	cur = (char *)&size;
-	end = cur;
-	for (size_t got = 0; got < sizeof(size); got += (size_t)n)
-		if ((n = read(sock, (char *)&size + got, sizeof(size) - got)) <= 0)
-			_exit(1); // the parent is gone: nobody to tell
+	read_full(&size, sizeof(size));
 	if (size > 64 << 20 || (buf = malloc(size)) == NULL)
 		die(EINVAL, "exec plan: %llu bytes", (unsigned long long)size);
-	for (size_t got = 0; got < size; got += (size_t)n)
-		if ((n = read(sock, buf + got, size - got)) <= 0)
-			_exit(1);
+	read_full(buf, size);
 	cur = buf;
 	end = buf + size;
 	p->flags = word();

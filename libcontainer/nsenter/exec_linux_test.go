@@ -3,9 +3,7 @@
 package nsenter
 
 import (
-	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"strconv"
@@ -43,18 +41,7 @@ func runPlan(t *testing.T, plan *ExecPlan) (out string, code int, frames []map[s
 	if _, err := parent.Write(plan.Marshal()); err != nil {
 		t.Fatal(err)
 	}
-	r := bufio.NewReader(parent)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			break
-		}
-		var f map[string]any
-		if err := json.Unmarshal(line, &f); err != nil {
-			t.Fatalf("bootstrap wrote %q: %v", line, err)
-		}
-		frames = append(frames, f)
-	}
+	frames = readFrames(t, parent)
 	err = cmd.Wait()
 	code = cmd.ProcessState.ExitCode()
 	if err != nil && code < 0 {

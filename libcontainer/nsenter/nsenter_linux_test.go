@@ -88,18 +88,9 @@ func bootstrap(t *testing.T, unshare uintptr, types []uintptr, ns []*os.File, ex
 		t.Fatal(err)
 	}
 	child.Close()
-	r := bufio.NewReader(parent)
+	frames = readFrames(t, parent)
 	var forked int
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			break
-		}
-		var f map[string]any
-		if err := json.Unmarshal(line, &f); err != nil {
-			t.Fatalf("bootstrap wrote %q: %v", line, err)
-		}
-		frames = append(frames, f)
+	for _, f := range frames {
 		if f["kind"] == "pid" {
 			forked = int(f["pid"].(float64))
 		}
@@ -118,6 +109,23 @@ func bootstrap(t *testing.T, unshare uintptr, types []uintptr, ns []*os.File, ex
 		code = ws.ExitStatus()
 	}
 	return stdout.String(), code, frames
+}
+
+// readFrames reads the bootstrap's frames from the socket until it closes.
+func readFrames(t *testing.T, sock *os.File) (frames []map[string]any) {
+	t.Helper()
+	r := bufio.NewReader(sock)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return frames
+		}
+		var f map[string]any
+		if err := json.Unmarshal(line, &f); err != nil {
+			t.Fatalf("bootstrap wrote %q: %v", line, err)
+		}
+		frames = append(frames, f)
+	}
 }
 
 func fieldsOf(out string) map[string]string {

@@ -7,8 +7,11 @@
 // The init side, [Setup], runs inside the container after pivot_root: it
 // allocates a pty from the container's own devpts instance, binds the
 // slave over /dev/console, makes the slave the process's stdin, stdout,
-// stderr and controlling terminal, and returns the master ([SetupExec] does
-// the same for berth exec, without touching /dev/console). The master then
+// stderr and controlling terminal, and returns the master. For berth exec,
+// [OpenExec] allocates the pty from outside, in the devpts below the
+// container's root directory (openat2 RESOLVE_IN_ROOT), and /dev/console
+// stays the init's: the bootstrap makes the slave the exec'd process's
+// controlling terminal. The master then
 // travels to the parent with [SendFd] and [RecvFd], and from the parent
 // either to the caller's --console-socket ([SendToConsoleSocket], one
 // SCM_RIGHTS message whose data is the master's name, as runc sends it) or

@@ -237,52 +237,34 @@ func bindMount(src, dst *os.File) error {
 	return unix.Mount(procFd(src), procFd(dst), "", unix.MS_BIND, "")
 }
 
-// openIn opens the absolute path p below root as openNoSymlinks does below
-// "/" (root nil): inside root (RESOLVE_IN_ROOT), without any symlink.
+// openIn opens the absolute path p below root (nil: "/") without following
+// any symlink on the way or at its end, nor leaving root
+// (RESOLVE_IN_ROOT). It returns an *os.File named p.
 func openIn(root *os.File, p string, flags int) (*os.File, error) {
-	if root == nil {
-		return openNoSymlinks(p, flags)
+	dir, rel := unix.AT_FDCWD, p
+	var resolve uint64 = unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+	if root != nil {
+		dir, rel = int(root.Fd()), strings.TrimPrefix(p, "/")
+		resolve |= unix.RESOLVE_IN_ROOT
 	}
-	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: resolve}
 	for {
-		fd, err := unix.Openat2(int(root.Fd()), strings.TrimPrefix(p, "/"), &how)
-		switch {
-		case err == nil:
-			return os.NewFile(uintptr(fd), p), nil
-		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.ENOSYS):
-			return openNoSymlinksCompatIn(int(root.Fd()), p, flags)
-		default:
-			return nil, &os.PathError{Op: "open", Path: p, Err: err}
-		}
-	}
-}
-
-// openNoSymlinks opens the absolute path p without following any symlink on
-// the way or at its end. It returns an *os.File named p.
-func openNoSymlinks(p string, flags int) (*os.File, error) {
-	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	for {
-		fd, err := unix.Openat2(unix.AT_FDCWD, p, &how)
+		fd, err := unix.Openat2(dir, rel, &how)
 		switch {
 		case err == nil:
 			return os.NewFile(uintptr(fd), p), nil
 		case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 			continue // a concurrent rename raced with the lookup
 		case errors.Is(err, unix.ENOSYS):
-			return openNoSymlinksCompat(p, flags)
+			return openNoSymlinksCompatIn(dir, p, flags)
 		default:
 			return nil, &os.PathError{Op: "open", Path: p, Err: err}
 		}
 	}
 }
+
+// openNoSymlinks is openIn below "/".
+func openNoSymlinks(p string, flags int) (*os.File, error) { return openIn(nil, p, flags) }
 
 // openNoSymlinksCompat is openNoSymlinks for kernels without openat2(2)
 // (before 5.6): one component at a time, each with O_NOFOLLOW.
