@@ -732,6 +732,11 @@ func TestExecPidReuse(t *testing.T) {
 	}
 	b := newBundle(t)
 	initPid := b.startSleeper()
+	// A start time counts clock ticks (10 ms at USER_HZ 100): a process
+	// started in the init's tick is indistinguishable from it, to berth
+	// as to runc. A reused pid comes far later; make sure the helper's
+	// tick is a later one.
+	time.Sleep(30 * time.Millisecond)
 	helper := startHelper(t, "sleep", "unshare", "--uts", "sh", "-c", "hostname newcomer; exec sleep 1000")
 	statePath := filepath.Join(suite.root, b.id, "state.json")
 	orig, err := os.ReadFile(statePath)

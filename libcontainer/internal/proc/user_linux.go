@@ -7,7 +7,7 @@ import (
 	"os"
 	"runtime"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -139,27 +139,26 @@ func closeDB(r io.Reader) {
 
 func openInRoot(root, name string) (*os.File, error) {
 	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
-	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(rootFd)
-	fd, err := unix.Openat2(rootFd, name, &unix.OpenHow{
+	defer dir.Close()
+	fd, err := unix.Openat2(int(dir.Fd()), name, &unix.OpenHow{
 		Flags:   flags,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if errors.Is(err, unix.ENOSYS) {
-		// Before Linux 5.6: resolve in userspace. After pivot_root the
-		// root is "/", so nothing can escape it anyway.
-		path, err := securejoin.SecureJoin(root, name)
+		// Before Linux 5.6: pathrs-lite resolves in userspace, one
+		// component at a time, and stays inside root even when the
+		// container changes it meanwhile (berth exec reads the files
+		// from outside the container).
+		h, err := pathrs.OpenatInRoot(dir, name)
 		if err != nil {
 			return nil, err
 		}
-		fd, err = unix.Open(path, flags|unix.O_NOFOLLOW, 0)
-		if err != nil {
-			return nil, err
-		}
-		return os.NewFile(uintptr(fd), name), nil
+		defer h.Close()
+		return pathrs.Reopen(h, flags)
 	}
 	if err != nil {
 		return nil, err
