@@ -333,6 +333,13 @@ func (c *Container) saveStarted(pid int) error {
 	}
 	for _, ns := range c.config.Namespaces {
 		s.NamespacePaths[ns.Type] = fmt.Sprintf("/proc/%d/ns/%s", pid, ns.Type.ProcName())
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, initNamespaceFile(ns.Type)), &st); err == nil {
+			if s.NamespaceInodes == nil {
+				s.NamespaceInodes = make(map[configs.NamespaceType]uint64)
+			}
+			s.NamespaceInodes[ns.Type] = st.Ino
+		}
 	}
 	if err := saveState(c.dir, s); err != nil {
 		return err

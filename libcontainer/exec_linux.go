@@ -113,10 +113,11 @@ func (t *pinnedInit) close() {
 }
 
 // pinInit opens the namespaces of the container's init, and its root
-// directory. A pid can be recycled once its process is
-// gone: the files are opened between a pidfd that matches the init's start
-// time and a signal through that pidfd that proves the init still lives,
-// so they are the init's, never a newcomer's.
+// directory. A pid can be recycled once its process is gone: the files are
+// opened between a pidfd that matches the init's start time and a signal
+// through that pidfd that proves the init still lives, and each namespace
+// must be the one the init had when it started (its inode), so they are
+// the init's, never a newcomer's, even one started in the same clock tick.
 func (c *Container) pinInit() (_ *pinnedInit, retErr error) {
 	if c.state == nil {
 		return nil, ErrNotRunning
@@ -137,17 +138,21 @@ func (c *Container) pinInit() (_ *pinnedInit, retErr error) {
 		if !c.config.Namespaces.Contains(typ) {
 			continue
 		}
-		name := typ.ProcName()
-		if typ == configs.NEWTIME {
-			// A created container's init has not executed yet: only
-			// its children are in the container's time namespace.
-			name = "time_for_children"
-		}
-		f, err := os.OpenFile(proc+"/ns/"+name, os.O_RDONLY|unix.O_CLOEXEC, 0)
+		f, err := os.OpenFile(proc+"/ns/"+initNamespaceFile(typ), os.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, initGone(err, fmt.Errorf("open the init's %s namespace: %w", typ.ProcName(), err))
 		}
 		t.ns = append(t.ns, launch.NamespaceFile{Type: typ, File: f})
+		if want, ok := c.state.NamespaceInodes[typ]; ok {
+			var st unix.Stat_t
+			if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+				return nil, fmt.Errorf("stat the init's %s namespace: %w", typ.ProcName(), err)
+			}
+			if st.Ino != want {
+				// Another process took the init's pid.
+				return nil, ErrNotRunning
+			}
+		}
 	}
 	f, err := os.OpenFile(proc+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

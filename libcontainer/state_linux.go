@@ -65,6 +65,22 @@ type State struct {
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 	// NamespacePaths are /proc/<pid>/ns/* of the init by kind.
 	NamespacePaths map[configs.NamespaceType]string `json:"namespace_paths,omitempty"`
+	// NamespaceInodes are the inode numbers of the init's namespaces by
+	// kind (see initNamespaceFile), read when it started. A process that
+	// took the init's pid within the clock tick of its start time has the
+	// same start time, but other namespaces.
+	NamespaceInodes map[configs.NamespaceType]uint64 `json:"namespace_inodes,omitempty"`
+}
+
+// initNamespaceFile is the name, in /proc/<pid>/ns, of the init's
+// namespace of kind typ: time_for_children for a time namespace, since a
+// created container's init has not executed yet and only its children are
+// in the container's time namespace.
+func initNamespaceFile(typ configs.NamespaceType) string {
+	if typ == configs.NEWTIME {
+		return "time_for_children"
+	}
+	return typ.ProcName()
 }
 
 const (

@@ -722,21 +722,35 @@ func TestExecStoppedOrMissing(t *testing.T) {
 	checkGone(t, b.id, b.dir)
 }
 
+// startTimeOf is field 22 of /proc/<pid>/stat, the process's start time
+// in clock ticks since boot.
+func startTimeOf(t *testing.T, pid int) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the command's ") " come fields 3 and up.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	v, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestExecPidReuse: when the init's pid names another process (the pid
-// was recycled), exec refuses the container as stopped and never enters
-// that process's namespaces. The state records the init's start time; the
-// test points the state's pid at a host process to play the newcomer.
+// was recycled), exec refuses the container as not running and never
+// enters that process's namespaces. The state records the init's start
+// time and namespaces; the test points the state's pid at a host process
+// to play the newcomer, with the newcomer's start time, as if it had
+// started in the init's clock tick.
 func TestExecPidReuse(t *testing.T) {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("no unshare(1) for the helper process (apt install util-linux)")
 	}
 	b := newBundle(t)
 	initPid := b.startSleeper()
-	// A start time counts clock ticks (10 ms at USER_HZ 100): a process
-	// started in the init's tick is indistinguishable from it, to berth
-	// as to runc. A reused pid comes far later; make sure the helper's
-	// tick is a later one.
-	time.Sleep(30 * time.Millisecond)
 	helper := startHelper(t, "sleep", "unshare", "--uts", "sh", "-c", "hostname newcomer; exec sleep 1000")
 	statePath := filepath.Join(suite.root, b.id, "state.json")
 	orig, err := os.ReadFile(statePath)
@@ -748,6 +762,9 @@ func TestExecPidReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	st["init_process_pid"] = helper
+	// The worst case: the newcomer started in the init's clock tick, so
+	// that its start time is the init's. Its namespaces tell it apart.
+	st["init_process_start"] = startTimeOf(t, helper)
 	data, err := json.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
@@ -755,8 +772,8 @@ func TestExecPidReuse(t *testing.T) {
 	writeFile(t, statePath, string(data))
 	out, errOut, code := b.exec(b.id, "hostname")
 	writeFile(t, statePath, string(orig))
-	if code != 1 || !strings.Contains(errOut, "stopped") {
-		t.Errorf("exec with a recycled init pid: exit %d, stdout %q, stderr %q; want exit 1, the container stopped", code, out, errOut)
+	if code != 1 || !strings.Contains(errOut, "not running") {
+		t.Errorf("exec with a recycled init pid: exit %d, stdout %q, stderr %q; want exit 1, the container not running", code, out, errOut)
 	}
 	if strings.Contains(out, "newcomer") {
 		t.Error("exec entered the namespaces of the process that took the init's pid")
