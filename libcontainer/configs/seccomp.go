@@ -59,25 +59,13 @@ var actionNames = map[Action]string{
 }
 
 // String returns the action's OCI name.
-func (a Action) String() string {
-	if n, ok := actionNames[a]; ok {
-		return n
-	}
-	return "Action(" + strconv.Itoa(int(a)) + ")"
-}
+func (a Action) String() string { return enumName(actionNames, a, "Action") }
 
 // Valid says whether a is one of the actions above.
 func (a Action) Valid() bool { _, ok := actionNames[a]; return ok }
 
 // ActionFromString returns the action of an OCI name ("SCMP_ACT_ERRNO").
-func ActionFromString(name string) (Action, bool) {
-	for a, n := range actionNames {
-		if n == name {
-			return a, true
-		}
-	}
-	return 0, false
-}
+func ActionFromString(name string) (Action, bool) { return enumFromName(actionNames, name) }
 
 // Operator compares a system call's argument with a rule's values.
 type Operator int
@@ -105,21 +93,27 @@ var operatorNames = map[Operator]string{
 }
 
 // String returns the operator's OCI name.
-func (o Operator) String() string {
-	if n, ok := operatorNames[o]; ok {
-		return n
-	}
-	return "Operator(" + strconv.Itoa(int(o)) + ")"
-}
+func (o Operator) String() string { return enumName(operatorNames, o, "Operator") }
 
 // Valid says whether o is one of the operators above.
 func (o Operator) Valid() bool { _, ok := operatorNames[o]; return ok }
 
 // OperatorFromString returns the operator of an OCI name ("SCMP_CMP_EQ").
-func OperatorFromString(name string) (Operator, bool) {
-	for o, n := range operatorNames {
+func OperatorFromString(name string) (Operator, bool) { return enumFromName(operatorNames, name) }
+
+// enumName is v's name in names, or typ(v) for a value without one.
+func enumName[T ~int](names map[T]string, v T, typ string) string {
+	if n, ok := names[v]; ok {
+		return n
+	}
+	return typ + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+// enumFromName is the value that names calls name.
+func enumFromName[T ~int](names map[T]string, name string) (T, bool) {
+	for v, n := range names {
 		if n == name {
-			return o, true
+			return v, true
 		}
 	}
 	return 0, false

@@ -14,8 +14,7 @@ set -u
 export LC_ALL=C
 . "$(dirname "$0")/lib.sh" || exit 2
 
-[ -n "${RUNTIME:-}" ] && [ "${RUNTIME#/}" != "$RUNTIME" ] && [ -x "$RUNTIME" ] ||
-  { echo "usage: RUNTIME=/abs/path/to/runtime $0 [STATE_DIR]" >&2; exit 2; }
+need_runtime
 CLIENT_PKGS="containerd umoci busybox-static jq util-linux"
 need_bins containerd ctr containerd-shim-runc-v2 umoci timeout script jq busybox
 
@@ -107,12 +106,7 @@ rmtask() { c task kill -s SIGKILL "$1" >/dev/null 2>&1; sleep 0.2; c task rm -f 
 t_daemon() {
   PATH="$BASE/pathbin:$PATH" containerd --config "$BASE/config.toml" --log-level info > "$BASE/containerd.log" 2>&1 &
   echo $! > "$BASE/containerd.pid"
-  local i=0
-  while [ $i -lt 100 ]; do
-    [ -S "$SOCK" ] && timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1 && return 0
-    sleep 0.1; i=$((i + 1))
-  done
-  echo "containerd did not come up: $(tail -n 2 "$BASE/containerd.log")"; return 1
+  wait_containerd "$SOCK"
 }
 t_image() {
   local r=$W/rootfs

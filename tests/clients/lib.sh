@@ -12,6 +12,10 @@ skip_all() {
 }
 
 # need_bins BIN...: skip_all unless every BIN is on PATH.
+need_runtime() {  # RUNTIME must be the absolute path of an executable, or the script exits 2
+  [ -n "${RUNTIME:-}" ] && [ "${RUNTIME#/}" != "$RUNTIME" ] && [ -x "$RUNTIME" ] && return 0
+  echo "usage: RUNTIME=/abs/path/to/runtime $0 [STATE_DIR]" >&2; exit 2
+}
 need_bins() {
   local b missing=
   for b in "$@"; do command -v "$b" >/dev/null 2>&1 || missing="$missing $b"; done
@@ -48,6 +52,14 @@ tty_run() {  # run a command line under a pseudo-terminal, bounded time
 # runtime_feature NAME: succeeds if the runtime's `features` document says NAME is supported.
 # NAME is seccomp or checkpoint. A scenario needing a feature the runtime does not claim is
 # skipped (it is a later issue), and runs by itself once the runtime claims it.
+wait_containerd() {  # wait_containerd SOCK: until the containerd just started answers on SOCK (log: $BASE/containerd.log)
+  local i=0
+  while [ $i -lt 100 ]; do
+    [ -S "$1" ] && timeout 5 ctr --address "$1" version >/dev/null 2>&1 && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  echo "containerd did not come up: $(tail -n 2 "$BASE/containerd.log")"; return 1
+}
 runtime_feature() {
   local f
   f=$("$RUNTIME" features 2>/dev/null) || return 1

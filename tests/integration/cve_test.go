@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,21 +31,7 @@ import (
 // cveRun runs `bin --root ROOT args...` in dir with extra as fds 3 and up,
 // and returns its stdout, stderr and exit status.
 func cveRun(bin, dir string, extra []*os.File, args ...string) (string, string, int) {
-	cmd := exec.Command(bin, append([]string{"--root", suite.root}, args...)...)
-	cmd.Dir = dir
-	cmd.ExtraFiles = extra
-	stdout, stderr := tempFile(), tempFile()
-	defer stdout.Close()
-	defer stderr.Close()
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1
-	}
-	return readBack(stdout), readBack(stderr), code
+	return runBinary(bin, suite.root, dir, nil, extra, args...)
 }
 
 // cveRunOK is cveRun that fails the test unless the command exits 0.
@@ -144,13 +129,12 @@ if { echo pwned >> /proc/self/fd/3; } 2>/shared/err; then echo written > /shared
 		}
 	}
 
-	t.Run("init exe held across start", func(t *testing.T) {
-		b := newBundle(t, "sleep", "1000")
-		bin, hash := exeCopy(t, b)
-		shared := b.shareDir("shared", "/shared")
-		b.addCaps("CAP_SYS_PTRACE") // the strongest attacker: may read any /proc/<pid>/exe
-		cveRunOK(t, bin, b, "create", b.id)
-		// In the created state, pid 1 of the container is berth's init.
+	// attackInit attacks the init of the created container b, pid 1 in
+	// the created state: a process exec'd into b holds the init's binary,
+	// start makes the init exec the user's process, and the held binary
+	// is then written to. The container is deleted after.
+	attackInit := func(t *testing.T, b *bundle, bin, hash, shared, want string) {
+		t.Helper()
 		script := `exec 3</proc/1/exe || { echo open-failed > /shared/result; exit 0; }
 echo held > /shared/held
 while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do usleep 10000; done
@@ -159,9 +143,18 @@ while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do usleep 10000; done
 		waitFile(t, filepath.Join(shared, "held"))
 		cveRunOK(t, bin, b, "start", b.id)
 		writeFile(t, filepath.Join(shared, "go"), "")
-		check(t, bin, hash, shared, "Read-only file system")
+		check(t, bin, hash, shared, want)
 		cveRunOK(t, bin, b, "delete", "--force", b.id)
 		checkGone(t, b.id, b.dir)
+	}
+
+	t.Run("init exe held across start", func(t *testing.T) {
+		b := newBundle(t, "sleep", "1000")
+		bin, hash := exeCopy(t, b)
+		shared := b.shareDir("shared", "/shared")
+		b.addCaps("CAP_SYS_PTRACE") // the strongest attacker: may read any /proc/<pid>/exe
+		cveRunOK(t, bin, b, "create", b.id)
+		attackInit(t, b, bin, hash, shared, "Read-only file system")
 	})
 
 	// Without a mount namespace of its own the container shares the
@@ -182,17 +175,7 @@ while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do usleep 10000; done
 		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", b.containerPid())); err != nil || !strings.HasPrefix(exe, "/memfd:") {
 			t.Errorf("the init runs %q (%v), want a memfd copy of berth", exe, err)
 		}
-		script := `exec 3</proc/1/exe || { echo open-failed > /shared/result; exit 0; }
-echo held > /shared/held
-while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do usleep 10000; done
-` + overwrite
-		cveRunOK(t, bin, b, "exec", "-d", b.id, "sh", "-c", script)
-		waitFile(t, filepath.Join(shared, "held"))
-		cveRunOK(t, bin, b, "start", b.id)
-		writeFile(t, filepath.Join(shared, "go"), "")
-		check(t, bin, hash, shared, "Operation not permitted")
-		cveRunOK(t, bin, b, "delete", "--force", b.id)
-		checkGone(t, b.id, b.dir)
+		attackInit(t, b, bin, hash, shared, "Operation not permitted")
 	})
 
 	t.Run("exec of a symlink to /proc/self/exe", func(t *testing.T) {

@@ -287,8 +287,15 @@ func (e *env) run(args ...string) (string, string, int) {
 }
 
 func (e *env) runIn(dir string, stdin []byte, args ...string) (string, string, int) {
-	cmd := exec.Command(e.berth, append([]string{"--root", e.root}, args...)...)
+	return runBinary(e.berth, e.root, dir, stdin, nil, args...)
+}
+
+// runBinary runs `bin --root root args...` in dir with stdin and with
+// extra as fds 3 and up, and returns its stdout, stderr and exit status.
+func runBinary(bin, root, dir string, stdin []byte, extra []*os.File, args ...string) (string, string, int) {
+	cmd := exec.Command(bin, append([]string{"--root", root}, args...)...)
 	cmd.Dir = dir
+	cmd.ExtraFiles = extra
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,7 +36,7 @@ type execStart struct {
 // its pty in the container's devpts.
 func prepareExec(o *StartOptions) (_ *execStart, retErr error) {
 	b := o.Bootstrap
-	rootFD := newInitFds(3+len(o.ExtraFiles), b).root
+	rootFD := newInitFds(initBase(o), b).root
 	plan, rlimits, err := execPlan(b, o.Root, rootFD, o.Logger)
 	if err != nil {
 		return nil, err
@@ -45,9 +44,6 @@ func prepareExec(o *StartOptions) (_ *execStart, retErr error) {
 	e := &execStart{opts: o, plan: plan, rlimits: rlimits}
 	if !b.Terminal {
 		return e, nil
-	}
-	if o.ConsoleSocket == nil {
-		return nil, errors.New("protocol error: a terminal without a console socket")
 	}
 	if e.master, e.slave, err = terminal.OpenExec(o.Root, b.ConsoleSize); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
@@ -97,8 +93,7 @@ func execPlan(b *Bootstrap, root *os.File, rootFD int, log *slog.Logger) (*nsent
 	if root == nil {
 		return nil, nil, fmt.Errorf("exec: no root directory of the container")
 	}
-	w := b.forExec()
-	ps := &w.Process
+	ps := execProcess(b)
 	if len(ps.Args) == 0 {
 		return nil, nil, fmt.Errorf("process.args: empty")
 	}
@@ -147,14 +142,34 @@ func execPlan(b *Bootstrap, root *os.File, rootFD int, log *slog.Logger) (*nsent
 		c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient = caps.Masks()
 		plan.Caps = &c
 	}
-	if !w.NoNewKeyring {
+	if !b.Config.NoNewKeyring {
 		plan.Keyring = "_ses." + b.ID
-		plan.KeyringOthers = w.UserNS
+		plan.KeyringOthers = b.Config.Namespaces.Contains(configs.NEWUSER)
 	}
 	if f := b.Seccomp; f != nil {
 		plan.Seccomp, plan.SeccompFlags = f.Program, f.Flags
 	}
 	return plan, ps.Rlimits, nil
+}
+
+// execProcess is b's process with the settings of the container's config
+// that an exec'd process uses where the process sets none of its own.
+func execProcess(b *Bootstrap) *ProcessSpec {
+	ps := b.Process
+	c := b.Config
+	if ps.Capabilities == nil {
+		ps.Capabilities = c.Capabilities
+	}
+	if ps.Rlimits == nil {
+		ps.Rlimits = c.Rlimits
+	}
+	if ps.NoNewPrivileges == nil {
+		ps.NoNewPrivileges = &c.NoNewPrivileges
+	}
+	if ps.Umask == nil {
+		ps.Umask = c.Umask
+	}
+	return &ps
 }
 
 // lookupExecUser resolves the process's user against the container's

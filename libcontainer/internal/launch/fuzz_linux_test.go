@@ -61,7 +61,7 @@ func seedFrames(f *testing.F) [][]byte {
 	boot := enc(frame{Kind: msgBootstrap, Bootstrap: b, Config: config})
 	exec := *b
 	exec.Exec, exec.Chroot = true, true
-	execBoot := enc(frame{Kind: msgBootstrap, Bootstrap: exec.forExec()})
+	execBoot := enc(frame{Kind: msgBootstrap, Bootstrap: &exec})
 	var conv []byte
 	for _, fr := range []frame{{Kind: msgPid, Pid: 42}, {Kind: msgHooks}, {Kind: msgReady}, {Kind: msgError, Error: "rootfs: mount: invalid argument"}} {
 		conv = append(conv, enc(fr)...)
@@ -96,9 +96,7 @@ func FuzzProtocol(f *testing.F) {
 			if fds.sock != 3 || b.WaitStart != (fds.execSock >= 0) || b.Chroot != (fds.root >= 0) {
 				t.Fatalf("newInitFds(%+v) = %+v", b, fds)
 			}
-			if !b.Exec {
-				_ = b.forExec()
-			}
+			_ = execProcess(b)
 		} else if b != nil {
 			t.Fatalf("recvBootstrap returned a bootstrap and error %v", err)
 		}

@@ -120,9 +120,9 @@ type Bootstrap struct {
 	// Start fills it in.
 	Pid int `json:"pid,omitempty"`
 	// Config is the validated container config (sent in the frame, see
-	// frame.Config). A process executed into a running container (Exec)
-	// goes without: sendBootstrap folds what it uses into the fields
-	// marked "exec" below and Process.
+	// frame.Config). For a process executed into a running container
+	// (Exec) it stays with the parent, which plans the process from it
+	// (execPlan).
 	Config *configs.Config `json:"-"`
 	// Process is the user process to execve.
 	Process ProcessSpec `json:"process"`
@@ -143,16 +143,14 @@ type Bootstrap struct {
 	TimeNS bool `json:"time_ns,omitempty"`
 	// LogLevel is the slog level of the init's log lines.
 	LogLevel int `json:"log_level,omitempty"`
-	// Exec marks a process executed into a running container: the init
-	// sets up the process only (no rootfs, hooks or cgroup steps).
+	// Exec marks a process executed into a running container: the
+	// bootstrap finishes it from an ExecPlan, and no Go init runs (the
+	// init refuses such a bootstrap).
 	Exec bool `json:"exec,omitempty"`
 	// Chroot makes the process chroot into the directory at fds.root:
 	// the container's root, when it is not its mount namespace's root
 	// (no mount namespace of its own, or no pivot_root).
 	Chroot bool `json:"chroot,omitempty"`
-	// NoNewKeyring and UserNS are the config's, for Exec.
-	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
-	UserNS       bool `json:"user_ns,omitempty"`
 	// Seccomp is the container's seccomp filter, compiled by Start from
 	// Config.Seccomp (an exec'd process gets the container's too); nil
 	// loads none.
@@ -350,30 +348,6 @@ func (ch *channel) sendBootstrap(b *Bootstrap) error {
 		return fmt.Errorf("send %s: %w", msgBootstrap, err)
 	}
 	return ch.send(frame{Kind: msgBootstrap, Bootstrap: b, Config: config})
-}
-
-// forExec is a copy of b (Exec) with the settings of the container's
-// config that an exec'd process uses folded into it, where the process
-// sets none of its own.
-func (b *Bootstrap) forExec() *Bootstrap {
-	w := *b
-	c := b.Config
-	ps := &w.Process
-	if ps.Capabilities == nil {
-		ps.Capabilities = c.Capabilities
-	}
-	if ps.Rlimits == nil {
-		ps.Rlimits = c.Rlimits
-	}
-	if ps.NoNewPrivileges == nil {
-		ps.NoNewPrivileges = &c.NoNewPrivileges
-	}
-	if ps.Umask == nil {
-		ps.Umask = c.Umask
-	}
-	w.NoNewKeyring = c.NoNewKeyring
-	w.UserNS = c.Namespaces.Contains(configs.NEWUSER)
-	return &w
 }
 
 func (ch *channel) sendCgroupReady() error { return ch.send(frame{Kind: msgCgroupReady}) }

@@ -266,6 +266,10 @@ func (p *Init) initError(err error) error {
 	return err
 }
 
+// initBase is the init's first protocol descriptor (initFds): after its
+// stdio and the process's extra files.
+func initBase(o *StartOptions) int { return 3 + len(o.ExtraFiles) }
+
 // initCommand is the init's command: berth's binary as "berth init
 // <base>", its descriptors, the clone flags and ID maps of the new
 // namespaces, and the bootstrap's request (returned; nil when there is
@@ -274,7 +278,7 @@ func initCommand(exe string, o *StartOptions, plan *joinPlan, sock, logW *os.Fil
 	// The process's extra files keep their numbers; the protocol's
 	// descriptors follow them (see initFds), then the namespaces that the
 	// bootstrap joins.
-	base := 3 + len(o.ExtraFiles)
+	base := initBase(o)
 	cmd := &exec.Cmd{
 		Path: exe,
 		Args: []string{exe, "init", strconv.Itoa(base)},

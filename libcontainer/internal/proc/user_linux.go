@@ -28,17 +28,13 @@ const maxDBSize = 64 << 20
 // (runc's prepareEnv). The additional gids are used as given: runc does not
 // add the user's /etc/group memberships to a numeric OCI user either.
 func LookupUser(uid, gid uint32, additional []uint32) (*User, error) {
-	return lookupUserIn("/", uid, gid, additional)
+	return LookupUserIn("/", uid, gid, additional)
 }
 
 // LookupUserIn is LookupUser with the account files read below root, a
 // directory (a container's root seen from outside, such as
 // /proc/<pid>/root), without leaving it.
 func LookupUserIn(root string, uid, gid uint32, additional []uint32) (*User, error) {
-	return lookupUserIn(root, uid, gid, additional)
-}
-
-func lookupUserIn(root string, uid, gid uint32, additional []uint32) (*User, error) {
 	passwd, err := openDB(root, passwdPath)
 	if err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func TestLookupInRoot(t *testing.T) {
 	}
 
 	t.Run("no etc", func(t *testing.T) {
-		u, err := lookupUserIn(root, 0, 0, nil)
+		u, err := LookupUserIn(root, 0, 0, nil)
 		if err != nil || u.Home != "/" {
 			t.Fatalf("got %+v, %v; want home /", u, err)
 		}
@@ -172,7 +172,7 @@ func TestLookupInRoot(t *testing.T) {
 		if err := os.Symlink("/../../../../"+filepath.Join(outside, "passwd")[1:], filepath.Join(root, "etc/passwd")); err != nil {
 			t.Fatal(err)
 		}
-		u, err := lookupUserIn(root, 0, 0, nil)
+		u, err := LookupUserIn(root, 0, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestLookupInRoot(t *testing.T) {
 		if err := os.Symlink("/real/passwd", filepath.Join(root, "etc/passwd")); err != nil {
 			t.Fatal(err)
 		}
-		u, err = lookupUserIn(root, 0, 0, nil)
+		u, err = LookupUserIn(root, 0, 0, nil)
 		if err != nil || u.Home != "/inside" {
 			t.Fatalf("got %+v, %v; want home /inside", u, err)
 		}
@@ -200,7 +200,7 @@ func TestLookupInRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Inside root there is no proc: the link does not resolve at all.
-		if u, err := lookupUserIn(root, 0, 0, nil); err != nil || u.Home != "/" {
+		if u, err := LookupUserIn(root, 0, 0, nil); err != nil || u.Home != "/" {
 			t.Fatalf("got %+v, %v; want home /", u, err)
 		}
 	})
@@ -213,7 +213,7 @@ func TestLookupInRoot(t *testing.T) {
 		if err := unix.Mkfifo(p, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := lookupUserIn(root, 0, 0, nil)
+		_, err := LookupUserIn(root, 0, 0, nil)
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
 			t.Fatalf("err = %v, want not a regular file", err)
 		}
